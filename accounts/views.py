@@ -1,0 +1,38 @@
+from django.contrib.auth.views import LoginView
+from django.shortcuts import render
+
+from institutions import selectors as registry
+
+from .models import Role
+
+
+class PortalLoginView(LoginView):
+    template_name = "registration/login.html"
+    redirect_authenticated_user = True
+
+
+def home(request):
+    """Each role's start page: what is waiting for them."""
+    user = request.user
+    ctx = {}
+    if user.role == Role.INSTITUTION_ADMIN:
+        ctx["institution"] = registry.institutions_for(user).first()
+        ctx["filings"] = registry.filings_for(user)[:5]
+        ctx["applications"] = registry.applications_for(user)[:5]
+    else:
+        institutions = registry.institutions_for(user)
+        ctx["institution_count"] = institutions.count()
+        ctx["flagged"] = institutions.filter(needs_verification=True).order_by("code")[:10]
+        ctx["flagged_count"] = institutions.filter(needs_verification=True).count()
+        ctx["pending_filings"] = registry.filings_for(user).filter(status="pending")[:10]
+        ctx["pending_applications"] = registry.applications_for(user).exclude(status__in=["announced", "rejected"])[:10]
+        ctx["by_type"] = registry.designation_counts(user)
+    return render(request, "home.html", ctx)
+
+
+def permission_denied(request, exception=None):
+    return render(request, "errors/403.html", {"message": str(exception or "")}, status=403)
+
+
+def page_not_found(request, exception=None):
+    return render(request, "errors/404.html", status=404)

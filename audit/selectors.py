@@ -1,0 +1,91 @@
+"""Reads of the audit trail (django-auditlog's LogEntry, made append-only by migration 0001)."""
+
+from datetime import date, datetime, time, timedelta
+
+from auditlog.models import LogEntry
+from django.contrib.contenttypes.models import ContentType
+from django.db.models import CharField, Q, QuerySet
+from django.db.models.functions import Cast
+from django.utils import timezone
+
+ACTION_LABELS = {0: "新增", 1: "修改", 2: "删除", 3: "查看"}
+
+
+def history_for(*objects) -> QuerySet[LogEntry]:
+    """Every entry about these objects, newest first — also after they were deleted."""
+    q = Q(pk__in=[])
+    for obj in objects:
+        q |= Q(content_type=ContentType.objects.get_for_model(type(obj)), object_pk=str(obj.pk))
+    return LogEntry.objects.filter(q).select_related("actor", "content_type").order_by("-timestamp", "-pk")
+
+
+def _day_start(d: date) -> datetime:
+    return timezone.make_aware(datetime.combine(d, time.min))
+
+
+def visible_to(viewer) -> QuerySet[LogEntry]:
+    """Entries a viewer may read: everything for administrators and the regional agency; for a
+    city or county agency, only entries about the registry objects in its own scope."""
+    qs = LogEntry.objects.select_related("actor", "content_type").order_by("-timestamp", "-pk")
+    if viewer.sees_all_institutions:
+        return qs
+    from institutions import selectors as registry
+    from institutions.models import Designation, LegalEntity
+
+    institutions = registry.institutions_for(viewer)
+    scoped = [
+        institutions,
+        Designation.objects.filter(institution__in=institutions),
+        LegalEntity.objects.filter(institutions__in=institutions),
+        registry.filings_for(viewer),
+        registry.applications_for(viewer),
+    ]
+    q = Q(pk__in=[])
+    for objects in scoped:
+        ids = objects.order_by().annotate(pk_text=Cast("pk", CharField())).values("pk_text")
+        q |= Q(content_type=ContentType.objects.get_for_model(objects.model), object_pk__in=ids)
+    return qs.filter(q)
+
+
+def search(
+    *, viewer, model: str = "", object_pk: str = "", user: str = "", date_from=None, date_to=None, q: str = ""
+) -> QuerySet[LogEntry]:
+    qs = visible_to(viewer)
+    if model:
+        app_label, _, model_name = model.partition(".")
+        qs = qs.filter(content_type__app_label=app_label, content_type__model=model_name)
+    if object_pk:
+        qs = qs.filter(object_pk=object_pk.strip())
+    if user:
+        qs = qs.filter(Q(actor__username__icontains=user) | Q(actor__full_name__icontains=user))
+    if date_from:
+        qs = qs.filter(timestamp__gte=_day_start(date_from))
+    if date_to:
+        qs = qs.filter(timestamp__lt=_day_start(date_to + timedelta(days=1)))
+    if q:
+        qs = qs.filter(Q(object_repr__icontains=q) | Q(changes_text__icontains=q))
+    return qs
+
+
+def model_choices() -> list[tuple[str, str]]:
+    from auditlog.registry import auditlog
+
+    return sorted(
+        (f"{m._meta.app_label}.{m._meta.model_name}", str(m._meta.verbose_name)) for m in auditlog.get_models()
+    )
+
+
+def describe_changes(entry: LogEntry) -> list[tuple[str, str, str]]:
+    """[(field label, before, after)] in the model's own Chinese field names."""
+    model = entry.content_type.model_class() if entry.content_type_id else None
+    rows = []
+    for field, values in (entry.changes_dict or {}).items():
+        label = field
+        if model is not None:
+            try:
+                label = str(model._meta.get_field(field).verbose_name)
+            except Exception:  # a field removed since the entry was written
+                pass
+        before, after = (values + [None, None])[:2] if isinstance(values, list) else (None, values)
+        rows.append((label, "" if before in (None, "None") else str(before), "" if after in (None, "None") else str(after)))
+    return rows

@@ -1,0 +1,3 @@
+"""Every Celery beat schedule of the portal, in one place."""
+
+BEAT_SCHEDULE: dict = {}

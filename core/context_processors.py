@@ -1,0 +1,35 @@
+"""The navigation of the one base layout, by role."""
+
+from django.urls import reverse
+
+from accounts.models import Role
+
+from .permissions import role_of
+
+_NAV = [
+    ("首页", "home", None),
+    ("协议机构名单", "institutions:list", None),
+    ("本机构信息", "institutions:mine", None),
+    ("变更备案", "institutions:filing_list", None),
+    ("定点资格申请", "institutions:application_list", None),
+    ("名单导入", "institutions:import", None),
+    ("经办机构", "institutions:agency_list", None),
+    ("审计日志", "audit:search", None),
+    ("API 文档", "api:docs", None),
+]
+
+
+def navigation(request):
+    from .permissions import allowed
+
+    user = getattr(request, "user", None)
+    if user is None or not user.is_authenticated:
+        return {"nav_items": []}
+    items = []
+    current = request.resolver_match.view_name if request.resolver_match else ""
+    for label, name, _ in _NAV:
+        if allowed(name, user):
+            items.append({"label": label, "url": reverse(name), "active": current == name})
+    if user.is_staff:
+        items.append({"label": "后台管理", "url": reverse("admin:index"), "active": False})
+    return {"nav_items": items, "user_role_label": Role(role_of(user)).label}

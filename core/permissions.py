@@ -1,0 +1,125 @@
+"""One place decides who may open each URL (pages and API alike).
+
+Every named URL of the portal must appear in URL_ROLES; tests/test_url_permissions.py fails the
+build when one is missing. What a role may *see* inside a page is decided by the selectors
+(`institutions.selectors.institutions_for`), which turn a foreign id into a 404.
+"""
+
+from django.conf import settings
+from django.contrib.auth.views import redirect_to_login
+from django.core.exceptions import PermissionDenied
+from rest_framework.permissions import BasePermission
+
+from accounts.models import Role
+
+PUBLIC = "public"  # no login needed
+ANY = frozenset(Role.values)  # any logged-in user; data is scoped by the selectors
+
+STAFF = frozenset({Role.AGENCY_STAFF, Role.ADMIN})
+STAFF_AUDIT = frozenset({Role.AGENCY_STAFF, Role.AUDITOR, Role.ADMIN})
+INSTITUTION = frozenset({Role.INSTITUTION_ADMIN})
+STAFF_INSTITUTION = frozenset({Role.AGENCY_STAFF, Role.ADMIN, Role.INSTITUTION_ADMIN})
+ADMIN = frozenset({Role.ADMIN})
+
+URL_ROLES: dict[str, object] = {
+    # accounts
+    "login": PUBLIC,
+    "logout": ANY,
+    "home": ANY,
+    "set_language": PUBLIC,
+    "password_change": ANY,
+    "password_change_done": ANY,
+    # registry pages
+    "institutions:list": STAFF_AUDIT,
+    "institutions:detail": ANY,
+    "institutions:mine": INSTITUTION,
+    "institutions:import": STAFF,
+    "institutions:export": STAFF_AUDIT,
+    "institutions:verify": STAFF,
+    "institutions:agency_list": STAFF_AUDIT,
+    "institutions:filing_list": STAFF_INSTITUTION,
+    "institutions:filing_create": STAFF_INSTITUTION,
+    "institutions:filing_detail": STAFF_INSTITUTION,
+    "institutions:filing_decide": STAFF,
+    "institutions:application_list": STAFF_INSTITUTION,
+    "institutions:application_create": STAFF_INSTITUTION,
+    "institutions:application_detail": STAFF_INSTITUTION,
+    "institutions:application_advance": STAFF,
+    "institutions:application_material": STAFF_INSTITUTION,
+    "institutions:material_download": STAFF_INSTITUTION,
+    # audit trail
+    "audit:search": STAFF_AUDIT,
+    # API
+    "api:schema": ANY,
+    "api:docs": ANY,
+    "api:agency-list": STAFF_AUDIT,
+    "api:agency-detail": STAFF_AUDIT,
+    "api:institution-list": ANY,
+    "api:institution-detail": ANY,
+    "api:institution-history": ANY,
+    "api:institution-verify": STAFF,
+    "api:registry-import": STAFF,
+    "api:registry-export": STAFF_AUDIT,
+    "api:filing-list": STAFF_INSTITUTION,
+    "api:filing-detail": STAFF_INSTITUTION,
+    "api:filing-approve": STAFF,
+    "api:filing-reject": STAFF,
+    "api:application-list": STAFF_INSTITUTION,
+    "api:application-detail": STAFF_INSTITUTION,
+    "api:application-advance": STAFF,
+    "api:application-materials": STAFF_INSTITUTION,
+    "api:audit-list": STAFF_AUDIT,
+    "api:me": ANY,
+}
+
+# Namespaces that guard themselves: Django admin (is_staff) and the browsable API's login.
+SELF_GUARDED_NAMESPACES = {"admin", "rest_framework"}
+
+
+def role_of(user) -> str | None:
+    if not user.is_authenticated:
+        return None
+    return Role.ADMIN if user.is_superuser else user.role
+
+
+def allowed(view_name: str | None, user) -> bool:
+    rule = URL_ROLES.get(view_name or "")
+    if rule is None:
+        return False  # a URL nobody listed is closed, not open
+    if rule == PUBLIC:
+        return True
+    return role_of(user) in rule
+
+
+class UrlRoleMiddleware:
+    """Pages: anonymous users go to the login page, a role without the right gets 403."""
+
+    def __init__(self, get_response):
+        self.get_response = get_response
+
+    def __call__(self, request):
+        return self.get_response(request)
+
+    def process_view(self, request, view_func, view_args, view_kwargs):
+        match = request.resolver_match
+        if match is None or match.namespace in SELF_GUARDED_NAMESPACES:
+            return None
+        if match.view_name.startswith("api:"):
+            return None  # DRF authenticates (tokens too) and then asks UrlRolePermission
+        if request.path.startswith((settings.STATIC_URL, settings.MEDIA_URL)):
+            return None
+        if URL_ROLES.get(match.view_name) == PUBLIC:
+            return None
+        if not request.user.is_authenticated:
+            return redirect_to_login(request.get_full_path())
+        if not allowed(match.view_name, request.user):
+            raise PermissionDenied("您的角色无权访问此页面。")
+        return None
+
+
+class UrlRolePermission(BasePermission):
+    message = "您的角色无权执行此操作。"
+
+    def has_permission(self, request, view):
+        match = request.resolver_match
+        return bool(request.user and request.user.is_authenticated) and allowed(match and match.view_name, request.user)
