@@ -1,0 +1,58 @@
+"""Shared fixtures. The suite runs on PostgreSQL (DATABASE_URL); `make test` sets it up."""
+
+import os
+
+import pytest
+from django.test import Client
+
+from core.demo import ensure_regional_agency, ensure_users, load_registry
+
+TEST_PASSWORD = "Test-pass-2026!"
+
+
+def pytest_configure(config):
+    url = os.environ.get("DATABASE_URL", "")
+    if not url.startswith(("postgres://", "postgresql://")) and not os.environ.get("PORTAL_ALLOW_SQLITE_TESTS"):
+        raise pytest.UsageError(
+            "The tests prove the rules on PostgreSQL: set DATABASE_URL=postgres://… (make test does), "
+            "or PORTAL_ALLOW_SQLITE_TESTS=1 for a quick run on SQLite."
+        )
+
+
+@pytest.fixture
+def registry(db):
+    """The three official tables of March 2026, imported as load_demo does."""
+    ensure_regional_agency()
+    return {r.type: r for r in load_registry()}
+
+
+@pytest.fixture
+def users(registry):
+    """One user per role (see core.demo.DEMO_USERS), keyed by user name."""
+    return {spec.username: _user(spec.username) for spec, _ in ensure_users(TEST_PASSWORD)}
+
+
+def _user(username):
+    from accounts.models import User
+
+    return User.objects.get(username=username)
+
+
+@pytest.fixture
+def client_for(users):
+    """client_for("staff_yinchuan") -> a logged-in django.test.Client."""
+
+    def make(username: str) -> Client:
+        c = Client()
+        c.force_login(users[username])
+        return c
+
+    return make
+
+
+@pytest.fixture
+def institution(registry):
+    """Look up an institution by its name: institution("银川市第一人民医院")."""
+    from institutions.models import Institution
+
+    return lambda name: Institution.objects.get(name=name)
