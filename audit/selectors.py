@@ -1,5 +1,6 @@
 """Reads of the audit trail (django-auditlog's LogEntry, made append-only by migration 0001)."""
 
+import json
 from datetime import date, datetime, time, timedelta
 
 from auditlog.models import LogEntry
@@ -75,17 +76,55 @@ def model_choices() -> list[tuple[str, str]]:
     )
 
 
+# Bookkeeping fields that say nothing to a reader of the trail.
+HIDDEN_FIELDS = {"created_at", "updated_at", "source", "original", "id"}
+
+
+def _display(field, raw) -> str:
+    if raw in (None, "None", ""):
+        return ""
+    if field is None:
+        return str(raw)
+    if getattr(field, "choices", None):
+        return str(dict(field.flatchoices).get(raw, raw))
+    if field.get_internal_type() == "BooleanField":
+        return {"True": "是", "False": "否"}.get(str(raw), str(raw))
+    if field.is_relation and field.related_model is not None:
+        obj = field.related_model._default_manager.filter(pk=raw).first()
+        return str(obj) if obj is not None else f"#{raw}（已删除）"
+    if field.get_internal_type() == "JSONField" and isinstance(raw, str):
+        try:
+            value = json.loads(raw)
+        except ValueError:
+            return raw
+        if isinstance(value, list):
+            return " / ".join(map(str, value))
+        return json.dumps(value, ensure_ascii=False)
+    return str(raw)
+
+
 def describe_changes(entry: LogEntry) -> list[tuple[str, str, str]]:
-    """[(field label, before, after)] in the model's own Chinese field names."""
+    """[(field label, before, after)] in the model's own Chinese field names and values.
+
+    A creation is shown as one line (the object's own page holds its values); updates and
+    deletions list each concrete field that changed.
+    """
+    if entry.action == LogEntry.Action.CREATE:
+        return []
     model = entry.content_type.model_class() if entry.content_type_id else None
     rows = []
-    for field, values in (entry.changes_dict or {}).items():
-        label = field
+    for name, values in (entry.changes_dict or {}).items():
+        if name in HIDDEN_FIELDS:
+            continue
+        field = None
         if model is not None:
             try:
-                label = str(model._meta.get_field(field).verbose_name)
+                field = model._meta.get_field(name)
             except Exception:  # a field removed since the entry was written
-                pass
-        before, after = (values + [None, None])[:2] if isinstance(values, list) else (None, values)
-        rows.append((label, "" if before in (None, "None") else str(before), "" if after in (None, "None") else str(after)))
+                field = None
+            if field is not None and not field.concrete:
+                continue  # reverse relations: noise
+        before, after = (list(values) + [None, None])[:2] if isinstance(values, list) else (None, values)
+        label = str(field.verbose_name) if field is not None else name
+        rows.append((label, _display(field, before), _display(field, after)))
     return rows

