@@ -2,6 +2,7 @@
 
 import json
 from datetime import date, datetime, time, timedelta
+from datetime import timezone as dt_timezone
 
 from auditlog.models import LogEntry
 from django.contrib.contenttypes.models import ContentType
@@ -87,6 +88,14 @@ def _display(field, raw) -> str:
         return str(raw)
     if getattr(field, "choices", None):
         return str(dict(field.flatchoices).get(raw, raw))
+    if field.get_internal_type() == "DateTimeField":
+        try:
+            moment = datetime.fromisoformat(str(raw))
+        except ValueError:
+            return str(raw)
+        if timezone.is_naive(moment):
+            moment = timezone.make_aware(moment, dt_timezone.utc)
+        return timezone.localtime(moment).strftime("%Y-%m-%d %H:%M")
     if field.get_internal_type() == "BooleanField":
         return {"True": "是", "False": "否"}.get(str(raw), str(raw))
     if field.is_relation and field.related_model is not None:

@@ -102,7 +102,7 @@ def registry_import_view(request):
 
             report = registry_import(
                 fh=upload.open("rb"), type_=form.cleaned_data["type"], name=upload.name,
-                as_of=parse_month(as_of) if as_of else None,
+                as_of=parse_month(as_of) if as_of else None, actor=request.user,
             )
             messages.success(request, "导入完成，结果见下方报告。")
         except ApplicationError as exc:

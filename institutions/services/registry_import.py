@@ -161,8 +161,13 @@ def _original_cells(type_: str, values: dict[str, str]) -> dict[str, str]:
 
 
 @transaction.atomic
-def registry_import(*, fh, type_: str, name: str = "", as_of: date | None = None) -> ImportReport:
-    """Read `fh` (CSV or XLSX bytes) as the official table of `type_` and bring the registry in line."""
+def registry_import(*, fh, type_: str, name: str = "", as_of: date | None = None, actor=None) -> ImportReport:
+    """Read `fh` (CSV or XLSX bytes) as the official table of `type_` and bring the registry in line.
+
+    `actor` is the clerk importing through a page or the API: a city or county agency's clerk may
+    import the whole regional table, but only the rows of its own agency are applied; the others
+    are reported as outside its scope. The command line (actor None) is the operators' tool.
+    """
     if type_ not in DesignationType.values:
         raise FileRejected(f"未知的名单类型“{type_}”，应为 medical、rehabilitation 或 devices。", code="bad_type")
     table = parse_table(read_bytes(fh, name), type_, name)
@@ -171,17 +176,27 @@ def registry_import(*, fh, type_: str, name: str = "", as_of: date | None = None
         with connection.cursor() as cur:
             cur.execute("SELECT pg_advisory_xact_lock(hashtext('institutions.registry_import'))")
     report = ImportReport(type=type_)
-    importer = _RowImporter(type_, as_of or date.today().replace(day=1), report)
+    importer = _RowImporter(type_, as_of or date.today().replace(day=1), report, actor)
     for line, values in table.rows:
         report.rows.append(importer.import_row(line, values))
     return report
 
 
 class _RowImporter:
-    def __init__(self, type_: str, as_of: date, report: ImportReport):
+    def __init__(self, type_: str, as_of: date, report: ImportReport, actor=None):
         self.type = type_
         self.as_of = as_of
         self.report = report
+        self.scope = None if actor is None or actor.sees_all_institutions else actor.agency
+
+    def _outside_scope(self, row: dict) -> bool:
+        if self.scope is None:
+            return False
+        if self.type == DesignationType.DEVICES:
+            # No agency column: the row belongs to the city agency of its region.
+            return not (self.scope.division_code and self.scope.division_code[:4] == row["division_code"][:4]
+                        and self.scope.level == "city")
+        return row["agency"] != self.scope.name
 
     # ---- matching ------------------------------------------------------------------------
     def _find(self, row: dict, code: str) -> tuple[Institution | None, Designation | None]:
@@ -227,6 +242,9 @@ class _RowImporter:
         outcome = RowOutcome(line=line, seq_no=row["seq_no"], name=row["name"], status="rejected", notes=notes)
         if errors:
             outcome.notes = errors
+            return outcome
+        if self._outside_scope(row):
+            outcome.notes = [f"不属于{self.scope.name}管辖，未导入（须由该机构的经办机构或自治区经办机构导入）"]
             return outcome
         outcome.flags = _row_flags(row)
         inst, designation = self._find(row, squash(values.get("code")))

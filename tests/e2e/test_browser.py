@@ -107,3 +107,59 @@ def test_staff_filters_the_registry_and_opens_a_flagged_institution(transactiona
     assert "校验位错误" in page.content()
     page.screenshot(path=str(SHOTS / "staff_region__flagged_detail.png"), full_page=True)
     context.close()
+
+
+def test_import_page_refuses_a_gbk_file_with_a_message_and_keeps_the_form(transactional_db, users, live_server, browser, tmp_path):
+    from institutions.models import Institution
+
+    before = Institution.objects.count()
+    gbk = tmp_path / "名单_gbk.csv"
+    gbk.write_bytes("序号,地市名称,行政区划代码,协议机构名称,统一社会信用代码,联系电话,地址\n1,宁夏银川市,640105,某公司,91640100694347569Q,0951-1,银川\n".encode("gbk"))
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    _login(page, live_server.url, "staff_yinchuan")
+    page.goto(f"{live_server.url}/institutions/import/")
+    page.select_option("#id_type", "devices")
+    page.set_input_files("#id_file", str(gbk))
+    page.click("form.form-card button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    message = page.inner_text(".msg-error")
+    assert "GBK" in message and "UTF-8" in message
+    assert page.locator("#id_type").input_value() == "devices"  # the form keeps what was chosen
+    page.screenshot(path=str(SHOTS / "staff_yinchuan__import_gbk_refused.png"), full_page=True)
+    assert Institution.objects.count() == before
+    context.close()
+
+
+def test_hospital_files_a_change_and_another_clerk_approves_it(transactional_db, users, live_server, browser):
+    from institutions.models import ChangeFiling, Institution
+
+    hospital = Institution.objects.get(name="银川市第一人民医院")
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    _login(page, live_server.url, "hospital_admin")
+    page.goto(f"{live_server.url}/institutions/filings/new/{hospital.pk}/")
+    page.fill("#id_address", "银川市兴庆区利群西街2号（新院区）")
+    page.fill("#id_reason", "院区搬迁")
+    page.click("form.form-card button[type=submit]")
+    page.wait_for_load_state("networkidle")
+    assert "待审核" in page.inner_text("h1")
+    page.screenshot(path=str(SHOTS / "hospital_admin__filing_submitted.png"), full_page=True)
+    filing = ChangeFiling.objects.get(institution=hospital)
+    context.close()
+
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    _login(page, live_server.url, "staff_yinchuan")
+    page.goto(f"{live_server.url}/institutions/filings/{filing.pk}/")
+    page.fill("#id_note", "已核对")
+    page.click("button[value=approve]")
+    page.wait_for_load_state("networkidle")
+    assert "已同意备案" in page.inner_text(".messages")
+    page.screenshot(path=str(SHOTS / "staff_yinchuan__filing_approved.png"), full_page=True)
+    hospital.refresh_from_db()
+    assert hospital.address == "银川市兴庆区利群西街2号（新院区）"
+    page.goto(f"{live_server.url}/institutions/{hospital.pk}/")
+    assert "新院区" in page.inner_text("section.card:last-of-type")  # the history shows the change
+    page.screenshot(path=str(SHOTS / "staff_yinchuan__detail_after_filing.png"), full_page=True)
+    context.close()
