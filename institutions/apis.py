@@ -145,7 +145,7 @@ class RegistryImportApi(APIView):
         upload = data["file"]
         report = registry_import(
             fh=upload.open("rb"), type_=data["type"], name=upload.name,
-            as_of=parse_month(data["as_of"]) if data.get("as_of") else None,
+            as_of=parse_month(data["as_of"]) if data.get("as_of") else None, actor=request.user,
         )
         return Response(s.ImportReportOutputSerializer(report.as_dict()).data)
 
