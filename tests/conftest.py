@@ -11,6 +11,13 @@ TEST_PASSWORD = "Test-pass-2026!"
 
 
 def pytest_configure(config):
+    # Tasks run in-process in tests even when REDIS_URL is set (make test sets it): a test
+    # asserts what a task did, not that a broker delivered it.
+    from config.celery import app as celery_app
+
+    celery_app.conf.task_always_eager = True
+    celery_app.conf.task_eager_propagates = True
+
     url = os.environ.get("DATABASE_URL", "")
     if not url.startswith(("postgres://", "postgresql://")) and not os.environ.get("PORTAL_ALLOW_SQLITE_TESTS"):
         raise pytest.UsageError(
