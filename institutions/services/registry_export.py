@@ -13,6 +13,7 @@ from ..tables import CODE_COLUMN, COLUMNS, TITLES
 
 FORMATS = ("csv", "xlsx", "pdf")
 _OWNERSHIP = {o.value: o.label for o in Ownership}
+NOWRAP_HEADERS = {"序号", "行政区划代码", "统一社会信用代码", "联系电话", "经办机构联系电话", "机构编码", "医疗等级", "医院属性"}
 
 
 def registry_rows(*, type_: str, institutions=None) -> tuple[list[str], list[list[str]]]:
@@ -64,12 +65,19 @@ def registry_export(*, type_: str, fmt: str, institutions=None, as_of: date | No
         return ("\ufeff" + buf.getvalue()).encode("utf-8")
     if fmt == "xlsx":
         return _xlsx(type_, as_of, header, rows)
+    # Codes and phone numbers must not break inside: a clerk reads them digit by digit.
+    nowrap = [h in NOWRAP_HEADERS for h in header]
     html = render_to_string(
         "institutions/registry_table_pdf.html",
-        {"title": title_for(type_, as_of), "header": header, "rows": rows, "as_of": as_of,
-         "type_label": DesignationType(type_).label},
+        {"title": title_for(type_, as_of), "header": header, "as_of": as_of,
+         "rows": [[(_pdf_cell(h, c), w) for h, c, w in zip(header, row, nowrap)] for row in rows], "type_label": DesignationType(type_).label},
     )
     return html_to_pdf(html)
+
+
+def _pdf_cell(header: str, cell: str) -> str:
+    """Several phone numbers go one per line in the printed table."""
+    return cell.replace("/", "\n") if header.endswith("联系电话") else cell
 
 
 def _xlsx(type_: str, as_of: date, header: list[str], rows: list[list[str]]) -> bytes:
