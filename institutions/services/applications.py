@@ -102,7 +102,7 @@ def application_advance(
         raise ApplicationError("审查不通过时请写明理由。", code="note_required")
     if action == "approve":
         have = set(app.materials.values_list("kind", flat=True))
-        missing = [MaterialKind(k).label for k in REQUIRED_MATERIALS if k not in have]
+        missing = [str(MaterialKind(k).label) for k in REQUIRED_MATERIALS if k not in have]
         if missing:
             raise ApplicationError("材料不全，缺少：" + "、".join(missing) + "（W§7）。", code="materials_missing")
     if action in ("start_review", "approve", "reject"):

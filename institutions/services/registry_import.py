@@ -255,7 +255,7 @@ class _RowImporter:
             elif designation is None:
                 self._add_designation(inst, row, values, outcome)
                 outcome.status = "created"
-            elif designation.source == row:
+            elif designation.source == row or self._matches_stored(inst, designation, row):
                 outcome.status = "unchanged"
             else:
                 self._update(inst, designation, row, values, outcome)
@@ -264,6 +264,17 @@ class _RowImporter:
                 self._flag(inst, outcome.flags)
         outcome.institution_code = inst.code
         return outcome
+
+    def _matches_stored(self, inst: Institution, designation: Designation, row: dict) -> bool:
+        """The row says what the registry already holds (e.g. a file written by export_registry,
+        which prints the institution's current values rather than the table it came from)."""
+        current = {
+            **_institution_values(inst),
+            "seq_no": str(designation.seq_no),
+            "agency": "" if self.type == DesignationType.DEVICES else designation.agency.name,
+            "agency_phone": designation.agency_phone,
+        }
+        return all(row[k] == current[k] for k in row)
 
     def _create(self, row, values, outcome) -> Institution:
         agency = self._agency(row)
