@@ -32,15 +32,18 @@ def visible_to(viewer) -> QuerySet[LogEntry]:
     if viewer.sees_all_institutions:
         return qs
     from institutions import selectors as registry
-    from institutions.models import Designation, LegalEntity
+    from institutions.models import ApplicationMaterial, Designation, LegalEntity
 
     institutions = registry.institutions_for(viewer)
+    applications = registry.applications_for(viewer)
     scoped = [
         institutions,
         Designation.objects.filter(institution__in=institutions),
         LegalEntity.objects.filter(institutions__in=institutions),
         registry.filings_for(viewer),
-        registry.applications_for(viewer),
+        applications,
+        ApplicationMaterial.objects.filter(application__in=applications),
+        registry.agencies_for(viewer),
     ]
     q = Q(pk__in=[])
     for objects in scoped:
