@@ -2,13 +2,14 @@ from django.contrib.auth.models import AbstractUser
 from django.core.exceptions import ValidationError
 from django.db import models
 from django.db.models import Q
+from django.utils.translation import gettext_lazy as _
 
 
 class Role(models.TextChoices):
-    AGENCY_STAFF = "agency_staff", "经办人员"
-    INSTITUTION_ADMIN = "institution_admin", "机构管理员"
-    AUDITOR = "auditor", "稽核人员"
-    ADMIN = "admin", "系统管理员"
+    AGENCY_STAFF = "agency_staff", _("经办人员")
+    INSTITUTION_ADMIN = "institution_admin", _("机构管理员")
+    AUDITOR = "auditor", _("稽核人员")
+    ADMIN = "admin", _("系统管理员")
 
 
 class User(AbstractUser):

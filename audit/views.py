@@ -1,26 +1,33 @@
 from django import forms
 from django.core.paginator import Paginator
 from django.shortcuts import render
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import gettext_noop
 
 from . import selectors
 
+# audit.selectors.ACTION_LABELS stay plain Chinese there; marked here so that the catalogue holds
+# them and the templates can translate them on display (ADR 0004).
+ACTION_LABELS = (gettext_noop("新增"), gettext_noop("修改"), gettext_noop("删除"), gettext_noop("查看"))
+
 
 class AuditSearchForm(forms.Form):
-    model = forms.ChoiceField(label="对象类型", required=False)
-    object_pk = forms.CharField(label="对象编号（ID）", required=False)
-    user = forms.CharField(label="操作人", required=False)
-    date_from = forms.DateField(label="起始日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    date_to = forms.DateField(label="截止日期", required=False, widget=forms.DateInput(attrs={"type": "date"}))
-    q = forms.CharField(label="关键字", required=False)
+    model = forms.ChoiceField(label=_("对象类型"), required=False)
+    object_pk = forms.CharField(label=_("对象编号（ID）"), required=False)
+    user = forms.CharField(label=_("操作人"), required=False)
+    date_from = forms.DateField(label=_("起始日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    date_to = forms.DateField(label=_("截止日期"), required=False, widget=forms.DateInput(attrs={"type": "date"}))
+    q = forms.CharField(label=_("关键字"), required=False)
 
     def __init__(self, *args, **kwargs):
         super().__init__(*args, **kwargs)
-        self.fields["model"].choices = [("", "全部")] + selectors.model_choices()
+        self.fields["model"].choices = [("", gettext("全部"))] + selectors.model_choices()
 
     def clean(self):
         data = super().clean()
         if data.get("date_from") and data.get("date_to") and data["date_from"] > data["date_to"]:
-            raise forms.ValidationError("起始日期不能晚于截止日期。")
+            raise forms.ValidationError(gettext("起始日期不能晚于截止日期。"))
         return data
 
 

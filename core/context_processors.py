@@ -1,21 +1,24 @@
 """The navigation of the one base layout, by role."""
 
 from django.urls import reverse
+from django.utils.translation import gettext
+from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 from accounts.models import Role
 
 from .permissions import role_of
 
 _NAV = [
-    ("首页", "home", None),
-    ("协议机构名单", "institutions:list", None),
-    ("本机构信息", "institutions:mine", None),
-    ("变更备案", "institutions:filing_list", None),
-    ("定点资格申请", "institutions:application_list", None),
-    ("名单导入", "institutions:import", None),
-    ("经办机构", "institutions:agency_list", None),
-    ("审计日志", "audit:search", None),
-    ("API 文档", "api:docs", None),
+    (_("首页"), "home", None),
+    (_("协议机构名单"), "institutions:list", None),
+    (_("本机构信息"), "institutions:mine", None),
+    (pgettext_lazy("plural", "变更备案"), "institutions:filing_list", None),
+    (pgettext_lazy("plural", "定点资格申请"), "institutions:application_list", None),
+    (_("名单导入"), "institutions:import", None),
+    (pgettext_lazy("plural", "经办机构"), "institutions:agency_list", None),
+    (_("审计日志"), "audit:search", None),
+    (_("API 文档"), "api:docs", None),
 ]
 
 
@@ -31,5 +34,5 @@ def navigation(request):
         if allowed(name, user):
             items.append({"label": label, "url": reverse(name), "active": current == name})
     if user.is_staff:
-        items.append({"label": "后台管理", "url": reverse("admin:index"), "active": False})
+        items.append({"label": gettext("后台管理"), "url": reverse("admin:index"), "active": False})
     return {"nav_items": items, "user_role_label": Role(role_of(user)).label}
