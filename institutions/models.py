@@ -210,9 +210,17 @@ class ChangeFiling(models.Model):
         return f"{self.institution} 变更备案 #{self.pk}"
 
     def change_rows(self):
-        """[(label, before, after)] for templates."""
+        """[(label, before, after)] for templates, with choice values shown by their labels."""
+
+        def show(field, value):
+            if isinstance(value, list):
+                return " / ".join(value)
+            choices = dict(Institution._meta.get_field(field).flatchoices) if field in ("ownership", "profit_category") else {}
+            return choices.get(value, value)
+
         return [
-            (self.FILEABLE_FIELDS.get(f, f), v.get("before"), v.get("after")) for f, v in (self.changes or {}).items()
+            (self.FILEABLE_FIELDS.get(f, f), show(f, v.get("before")), show(f, v.get("after")))
+            for f, v in (self.changes or {}).items()
         ]
 
 

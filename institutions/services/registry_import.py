@@ -34,6 +34,9 @@ FIELD_LABELS = {
 }
 
 
+STATUS_LABELS = {"created": "新增", "updated": "更新", "unchanged": "未变", "rejected": "拒绝"}
+
+
 @dataclass
 class RowOutcome:
     line: int
@@ -43,6 +46,10 @@ class RowOutcome:
     flags: list[str] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     institution_code: str = ""
+
+    @property
+    def status_label(self) -> str:
+        return STATUS_LABELS[self.status]
 
 
 @dataclass
