@@ -57,6 +57,7 @@ class ImportReport:
     type: str
     rows: list[RowOutcome] = field(default_factory=list)
     agencies_created: list[str] = field(default_factory=list)
+    agreements_created: int = 0
 
     def count(self, status: str) -> int:
         return sum(1 for r in self.rows if r.status == status)
@@ -115,6 +116,7 @@ class ImportReport:
             "rejected": self.rejected,
             "rows": [r.__dict__ for r in self.rows],
             "agencies_created": self.agencies_created,
+            "agreements_created": self.agreements_created,
         }
 
 
@@ -186,6 +188,10 @@ def registry_import(*, fh, type_: str, name: str = "", as_of: date | None = None
     importer = _RowImporter(type_, as_of or date.today().replace(day=1), report, actor)
     for line, values in table.rows:
         report.rows.append(importer.import_row(line, values))
+    # Each designation is an agreement of its type (SPEC §3); only new ones get one.
+    from agreements.services.drafting import agreements_from_designations
+
+    report.agreements_created = agreements_from_designations()
     return report
 
 
