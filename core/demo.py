@@ -1,6 +1,7 @@
 """Demo data: the three official tables of March 2026 and one user per role (load_demo)."""
 
 from dataclasses import dataclass
+from datetime import date
 from pathlib import Path
 
 from auditlog.context import set_actor
@@ -42,8 +43,6 @@ DEMO_USERS = [
 
 
 def load_registry(as_of=None) -> list[ImportReport]:
-    from datetime import date
-
     reports = []
     for type_, filename in TABLES:
         with open(DATA_DIR / filename, "rb") as fh:
@@ -90,6 +89,34 @@ def ensure_sample_filing() -> None:
     )
 
 
+def ensure_sample_agreements() -> None:
+    """Give a few agreements a term, so the lists, reminders and documents have something to show:
+    银川市第一人民医院's medical agreement runs to the end of 2028; 银川市第二人民医院's ends within
+    the month (a renewal reminder)."""
+    from datetime import timedelta
+
+    from django.utils import timezone
+
+    from agreements.models import Agreement
+    from agreements.services.lifecycle import agreement_complete_term
+    from agreements.services.reminders import reminders_refresh
+
+    clerk = User.objects.get(username="staff_yinchuan")
+    today = timezone.localdate()
+    samples = [
+        ("银川市第一人民医院", date(2026, 1, 1), date(2028, 12, 31), date(2025, 12, 20), "李华", ["王芳", "赵强"]),
+        ("银川市第二人民医院", date(2024, 1, 1), today + timedelta(days=20), date(2023, 12, 25), "陈刚", ["刘洋"]),
+    ]
+    for name, start, end, signed, leader, managers in samples:
+        agreement = Agreement.objects.filter(institution__name=name, type="medical", valid_to__isnull=True).first()
+        if agreement is None:
+            continue  # already completed on an earlier run
+        agreement.leader_name, agreement.managers = leader, managers
+        agreement.save(update_fields=["leader_name", "managers"])
+        agreement_complete_term(agreement=agreement, valid_from=start, valid_to=end, signed_on=signed, actor=clerk)
+    reminders_refresh(on=today)
+
+
 @transaction.atomic
 def load_demo(password: str | None = None):
     password = password or settings.PORTAL_DEMO_PASSWORD
@@ -99,4 +126,6 @@ def load_demo(password: str | None = None):
         users = ensure_users(password)
         with set_actor(User.objects.get(username="hospital_admin")):
             ensure_sample_filing()
+        with set_actor(User.objects.get(username="staff_yinchuan")):
+            ensure_sample_agreements()
     return reports, users, password
