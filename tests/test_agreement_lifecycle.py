@@ -125,7 +125,9 @@ def refused(ag, *phrases, error=ApplicationError, code=None, absent=()):
 
 @pytest.fixture
 def staff(users):
-    return users["staff_yinchuan"]
+    # The regional agency's clerk: these tests are about the lifecycle rules, which hold for every
+    # institution; the agency scope has its own test below.
+    return users["staff_region"]
 
 
 # ---- registry ---------------------------------------------------------------------------------
@@ -205,7 +207,8 @@ def test_sign_works_after_the_old_agreement_is_terminated(institution, staff):
     assert fmt(draft.signed_on) in event.reason
 
 
-def test_another_type_for_the_same_institution_is_no_obstacle_to_signing(institution, staff):
+def test_another_type_for_the_same_institution_is_no_obstacle_to_signing(institution, users):
+    staff = users["staff_guyuan"]  # 固原's own agency: a 银川 clerk may not act on it
     hospital = institution(GUYUAN)
     rehab = registry_agreement(GUYUAN, "rehabilitation")
     draft = full_draft(hospital, staff, type_="rehabilitation")
@@ -447,7 +450,9 @@ def test_termination_for_cause_bars_new_draft_and_signing_for_two_years(institut
         agreement_sign(agreement=waiting, actor=staff)
     with refused(waiting, fmt(until), "第三十四条"):
         agreement_sign(agreement=waiting, actor=staff, on=until - timedelta(days=1))
-    agreement_sign(agreement=waiting, actor=staff, on=until)
+    with refused(waiting, fmt(until), "第三十四条"):  # "二年之内" includes the anniversary itself
+        agreement_sign(agreement=waiting, actor=staff, on=until)
+    agreement_sign(agreement=waiting, actor=staff, on=until + timedelta(days=1))
     assert fresh(waiting).status == S.ACTIVE
 
 
@@ -672,3 +677,29 @@ def test_two_simultaneous_suspensions_leave_exactly_one(registry, users, monkeyp
     assert ag.status == S.SUSPENDED
     assert ag.revision == revision + 1
     assert ag.events.filter(action=A.SUSPEND).count() == 1
+
+
+def test_a_clerk_cannot_act_on_another_agencys_agreement(institution, users):
+    guyuan = registry_agreement(GUYUAN)
+    with refused(guyuan, "管辖范围", error=PermissionDenied, code="out_of_scope"):
+        agreement_suspend(agreement=guyuan, reason="越权", actor=users["staff_yinchuan"])
+    with pytest.raises(PermissionDenied):
+        agreement_create_draft(institution=institution(GUYUAN), type_="medical", actor=users["staff_yinchuan"])
+
+
+def test_a_term_signed_in_the_portal_cannot_be_edited_only_renewed(institution, staff):
+    registry = registry_agreement(YINCHUAN)
+    agreement_terminate(agreement=registry, kind=K.MUTUAL, reason="改签", actor=staff)
+    signed = full_draft(institution(YINCHUAN), staff)
+    agreement_sign(agreement=signed, actor=staff)
+    with refused(signed, "不能修改", "续签", code="term_refused"):
+        agreement_complete_term(agreement=signed, valid_from=today(), valid_to=today() + timedelta(days=3650),
+                                signed_on=None, actor=staff)
+
+
+def test_a_draft_whose_term_has_ended_cannot_be_signed(institution, staff):
+    agreement_terminate(agreement=registry_agreement(YINCHUAN), kind=K.MUTUAL, reason="改签", actor=staff)
+    stale = full_draft(institution(YINCHUAN), staff, valid_from=today() - timedelta(days=400),
+                       valid_to=today() - timedelta(days=1))
+    with refused(stale, "届满", code="sign_refused"):
+        agreement_sign(agreement=stale, actor=staff)

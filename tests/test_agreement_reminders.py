@@ -51,7 +51,7 @@ def tasks(**filters):
 
 @pytest.fixture
 def staff(users):
-    return users["staff_yinchuan"]
+    return users["staff_region"]
 
 
 @pytest.fixture

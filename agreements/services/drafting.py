@@ -41,6 +41,10 @@ def agreement_create_draft(
 ) -> Agreement:
     if actor is not None and not (actor.is_agency_staff or actor.is_portal_admin):
         raise PermissionDenied("只有经办人员可以起草协议。")
+    from institutions.selectors import institutions_for  # noqa: PLC0415
+
+    if actor is not None and not institutions_for(actor).filter(pk=institution.pk).exists():
+        raise PermissionDenied("该机构不属于您所在经办机构的管辖范围。", code="out_of_scope")
     designation = Designation.objects.filter(institution=institution, type=type_).select_related("agency").first()
     if designation is None:
         raise ApplicationError("该机构没有此类定点资格，须先办理定点资格申请（乌海办法第七条、第九条）。", code="not_designated")
@@ -48,7 +52,7 @@ def agreement_create_draft(
     bar = active_bar(institution, type_, today)
     if bar:
         raise ApplicationError(
-            f"该机构因违约被解除同类协议，{bar.until.year}年{bar.until.month}月{bar.until.day}日前不得重新签订（乌海办法第三十四条）。",
+            f"该机构因违约被解除同类协议，{bar.until.year}年{bar.until.month}月{bar.until.day}日（含）前不得重新签订（乌海办法第三十四条）。",
             code="barred",
         )
     if valid_from and valid_to and valid_to < valid_from:

@@ -69,7 +69,8 @@ def add_years(d: date, years: int) -> date:
 
 
 def active_bar(institution, type_: str, on: date) -> AgreementBar | None:
-    return AgreementBar.objects.filter(institution=institution, type=type_, until__gt=on).order_by("-until").first()
+    # "二年之内" includes the anniversary itself: a new agreement from the day after.
+    return AgreementBar.objects.filter(institution=institution, type=type_, until__gte=on).order_by("-until").first()
 
 
 def _other_live(agreement: Agreement):
@@ -107,7 +108,9 @@ def check(agreement: Agreement, action: str, *, on: date | None = None, kind: st
     if action == A.SIGN:
         bar = active_bar(agreement.institution, agreement.type, on)
         if bar:
-            return f"该机构因违约被解除同类协议，{_fmt(bar.until)}前不得重新签订（乌海办法第三十四条）。"
+            return f"该机构因违约被解除同类协议，{_fmt(bar.until)}（含）前不得重新签订（乌海办法第三十四条）。"
+        if agreement.valid_to and agreement.valid_to < on:
+            return f"协议有效期已于{_fmt(agreement.valid_to)}届满，不能再签订，请修改期限或重新起草。"
     if action == A.TERMINATE and kind and _needs_notice(agreement, kind):
         if not agreement.notice_given_on:
             return f"提前解除须提前{NOTICE_DAYS}日书面通知对方（{_TERMINATION_ARTICLE[agreement.type]}），请先登记书面通知。"
@@ -122,6 +125,9 @@ def check(agreement: Agreement, action: str, *, on: date | None = None, kind: st
         return "协议尚未到期。"
     if action == A.RENEW and Agreement.objects.filter(predecessor=agreement).exists():
         return "该协议已续签。"
+    if action == A.COMPLETE_TERM and agreement.status != S.DRAFT and not agreement.from_registry:
+        # A term signed in the portal changes only by renewal, never by editing.
+        return "已签订协议的期限不能修改，如需延续请办理续签。"
     return ""
 
 
@@ -154,8 +160,17 @@ def _staff_only(actor) -> None:
         raise PermissionDenied("只有经办人员可以办理协议。")
 
 
-def _lock(agreement: Agreement, expected_revision: int | None) -> Agreement:
+def _in_scope(actor, agreement: Agreement) -> None:
+    """A clerk acts only on agreements of institutions in the clerk's agency scope (SPEC §1)."""
+    from institutions.selectors import institutions_for  # noqa: PLC0415
+
+    if actor is not None and not institutions_for(actor).filter(pk=agreement.institution_id).exists():
+        raise PermissionDenied("该协议不属于您所在经办机构的管辖范围。", code="out_of_scope")
+
+
+def _lock(agreement: Agreement, expected_revision: int | None, actor=None) -> Agreement:
     locked = Agreement.objects.select_for_update().select_related("institution").get(pk=agreement.pk)
+    _in_scope(actor, locked)
     if expected_revision is not None and locked.revision != expected_revision:
         raise Conflict("协议在您打开页面后已被修改，请刷新页面后再操作。", code="stale")
     return locked
@@ -187,7 +202,7 @@ def _refuse_if(reason: str, code: str) -> None:
 def agreement_sign(*, agreement, actor, on: date | None = None, expected_revision: int | None = None) -> Outcome:
     _staff_only(actor)
     on = on or _today()
-    ag = _lock(agreement, expected_revision)
+    ag = _lock(agreement, expected_revision, actor)
     _refuse_if(check(ag, A.SIGN, on=on), "sign_refused")
     before = ag.status
     ag.status = S.ACTIVE
@@ -203,7 +218,7 @@ def agreement_suspend(*, agreement, reason: str, actor, on: date | None = None, 
     on = on or _today()
     if not (reason or "").strip():
         raise ApplicationError("暂停协议须写明理由。", code="reason_required")
-    ag = _lock(agreement, expected_revision)
+    ag = _lock(agreement, expected_revision, actor)
     _refuse_if(check(ag, A.SUSPEND, on=on), "suspend_refused")
     before = ag.status
     ag.status = S.SUSPENDED
@@ -221,7 +236,7 @@ def agreement_suspend(*, agreement, reason: str, actor, on: date | None = None, 
 def agreement_resume(*, agreement, reason: str, actor, on: date | None = None, expected_revision: int | None = None) -> Outcome:
     _staff_only(actor)
     on = on or _today()
-    ag = _lock(agreement, expected_revision)
+    ag = _lock(agreement, expected_revision, actor)
     _refuse_if(check(ag, A.RESUME, on=on), "resume_refused")
     before = ag.status
     ag.status = S.ACTIVE
@@ -248,7 +263,7 @@ def agreement_give_notice(
             f"解除日期须在通知之日起{NOTICE_DAYS}日后，即不早于{_fmt(earliest)}（{_TERMINATION_ARTICLE[agreement.type]}）。",
             code="notice_too_short",
         )
-    ag = _lock(agreement, expected_revision)
+    ag = _lock(agreement, expected_revision, actor)
     _refuse_if(check(ag, A.NOTICE, on=on), "notice_refused")
     ag.notice_by, ag.notice_given_on, ag.notice_effective_on = by, on, effective_on or earliest
     ag.notice_reason = reason.strip()
@@ -268,7 +283,7 @@ def agreement_terminate(
         raise ApplicationError("请选择解除类型。", code="invalid_kind")
     if not (reason or "").strip():
         raise ApplicationError("解除协议须写明理由。", code="reason_required")
-    ag = _lock(agreement, expected_revision)
+    ag = _lock(agreement, expected_revision, actor)
     _refuse_if(check(ag, A.TERMINATE, on=on, kind=kind), "terminate_refused")
     _terminate(ag, kind=kind, on=on, actor=actor, reason=reason.strip())
     extra = f"；{_fmt(ag.bar.until)}前不得重新签订同类协议" if kind == K.FOR_CAUSE else ""
@@ -318,7 +333,7 @@ def expire_due(*, on: date | None = None) -> int:
 def agreement_renew(*, agreement, actor, years: int = 3, expected_revision: int | None = None) -> Outcome:
     """A successor draft with the same parties and the next term (D§33: one month before expiry)."""
     _staff_only(actor)
-    ag = _lock(agreement, expected_revision)
+    ag = _lock(agreement, expected_revision, actor)
     _refuse_if(check(ag, A.RENEW), "renew_refused")
     from .drafting import draft_from  # noqa: PLC0415 (drafting imports this module)
 
@@ -329,17 +344,23 @@ def agreement_renew(*, agreement, actor, years: int = 3, expected_revision: int 
 
 @transaction.atomic
 def agreement_complete_term(
-    *, agreement, valid_from: date, valid_to: date, signed_on: date | None, actor, expected_revision: int | None = None
+    *, agreement, valid_from: date, valid_to: date, signed_on: date | None, actor, expected_revision: int | None = None,
+    leader_name: str | None = None, managers: list[str] | None = None,
 ) -> Outcome:
-    """Staff complete the term of an agreement imported from the registry (the table gives none)."""
+    """Staff complete the term (and party B's leader and managers, M§4/R§4) of a draft, or of an
+    agreement imported from the registry, whose table gives none."""
     _staff_only(actor)
     if valid_to < valid_from:
         raise ApplicationError("有效期止不能早于有效期起。", code="invalid_term")
-    ag = _lock(agreement, expected_revision)
+    ag = _lock(agreement, expected_revision, actor)
     _refuse_if(check(ag, A.COMPLETE_TERM), "term_refused")
     ag.valid_from, ag.valid_to = valid_from, valid_to
     if signed_on:
         ag.signed_on = signed_on
+    if leader_name is not None:
+        ag.leader_name = leader_name.strip()
+    if managers is not None:
+        ag.managers = [m.strip() for m in managers if m and m.strip()]
     _save(ag)
     _record(ag, A.COMPLETE_TERM, ag.status, on=_today(), actor=actor, reason=f"有效期 {_fmt(valid_from)}至{_fmt(valid_to)}")
     return Outcome(ag, "协议期限已补全。")
