@@ -1,6 +1,8 @@
 from django.contrib.auth.views import LoginView
+from django.db.models import F
 from django.shortcuts import render
 
+from core.models import TaskItem
 from institutions import selectors as registry
 
 from .models import Role
@@ -11,10 +13,26 @@ class PortalLoginView(LoginView):
     redirect_authenticated_user = True
 
 
+def open_tasks_for(user):
+    """The user's open task list (待办事项): their agency's, their institution's, or all of them
+    for an administrator and the regional agency. Nearest deadline first."""
+    qs = TaskItem.objects.filter(done_at__isnull=True)
+    if user.sees_all_institutions:
+        pass
+    elif user.role in (Role.AGENCY_STAFF, Role.AUDITOR) and user.agency_id:
+        qs = qs.filter(agency_id=user.agency_id)
+    elif user.role == Role.INSTITUTION_ADMIN and user.institution_id:
+        qs = qs.filter(institution_id=user.institution_id)
+    else:
+        qs = qs.none()
+    return qs.order_by(F("due_on").asc(nulls_last=True), "pk")
+
+
 def home(request):
     """Each role's start page: what is waiting for them."""
     user = request.user
-    ctx = {}
+    tasks = open_tasks_for(user)
+    ctx = {"tasks": tasks[:20], "task_count": tasks.count()}
     if user.role == Role.INSTITUTION_ADMIN:
         ctx["institution"] = registry.institutions_for(user).first()
         ctx["filings"] = registry.filings_for(user)[:5]

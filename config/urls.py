@@ -11,6 +11,7 @@ urlpatterns = [
     path("i18n/setlang/", set_language, name="set_language"),
     path("institutions/", include("institutions.urls")),
     path("audit/", include("audit.urls")),
+    path("agreements/", include("agreements.urls")),
     path("api/", include("config.api_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -13,10 +13,12 @@ _NAV = [
     (_("首页"), "home", None),
     (_("协议机构名单"), "institutions:list", None),
     (_("本机构信息"), "institutions:mine", None),
+    (_("服务协议"), "agreements:list", None),
     (pgettext_lazy("plural", "变更备案"), "institutions:filing_list", None),
     (pgettext_lazy("plural", "定点资格申请"), "institutions:application_list", None),
     (_("名单导入"), "institutions:import", None),
     (pgettext_lazy("plural", "经办机构"), "institutions:agency_list", None),
+    (_("解除协议公示"), "agreements:public_terminations", None),
     (_("审计日志"), "audit:search", None),
     (_("API 文档"), "api:docs", None),
 ]

@@ -49,6 +49,17 @@ URL_ROLES: dict[str, object] = {
     "institutions:material_download": STAFF_INSTITUTION,
     # audit trail
     "audit:search": STAFF_AUDIT,
+    # service agreements: staff act, auditors read, an institution administrator reads and
+    # downloads its own (agreements_for scopes the rows); terminations are published (M§43)
+    "agreements:list": ANY,
+    "agreements:detail": ANY,
+    "agreements:create": STAFF,
+    "agreements:act": STAFF,
+    "agreements:complete_term": STAFF,
+    "agreements:pdf": ANY,
+    "agreements:scan_upload": STAFF,
+    "agreements:scan_download": ANY,
+    "agreements:public_terminations": PUBLIC,
     # API
     "api:schema": ANY,
     "api:docs": ANY,
@@ -69,6 +80,12 @@ URL_ROLES: dict[str, object] = {
     "api:application-advance": STAFF,
     "api:application-materials": STAFF_INSTITUTION,
     "api:audit-list": STAFF_AUDIT,
+    "api:agreement-list": ANY,  # POST (a new draft) is refused by the service unless staff
+    "api:agreement-detail": ANY,
+    "api:agreement-action": STAFF,
+    "api:agreement-pdf": ANY,
+    "api:agreement-scans": STAFF,
+    "api:agreement-terminations": PUBLIC,  # the view itself is AllowAny
     "api:me": ANY,
 }
 

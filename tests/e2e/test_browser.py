@@ -163,3 +163,21 @@ def test_hospital_files_a_change_and_another_clerk_approves_it(transactional_db,
     assert "新院区" in page.inner_text("section.card:last-of-type")  # the history shows the change
     page.screenshot(path=str(SHOTS / "staff_yinchuan__detail_after_filing.png"), full_page=True)
     context.close()
+
+
+def test_staff_opens_an_agreement_and_sees_its_timeline(transactional_db, users, live_server, browser):
+    from agreements.models import Agreement
+
+    agreement = Agreement.objects.get(institution__name="银川市第一人民医院", type="medical")
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    _login(page, live_server.url, "staff_yinchuan")
+    page.goto(f"{live_server.url}/agreements/")
+    page.get_by_role("link", name=agreement.number).click()
+    page.wait_for_load_state("networkidle")
+    assert agreement.number in page.inner_text("h1")
+    assert page.get_by_role("heading", name="时间线").count() == 1
+    assert "期限待定（名单未载明）" in page.inner_text("main")
+    assert page.locator("form.action-suspend button[type=submit]").is_enabled()
+    page.screenshot(path=str(SHOTS / "staff_yinchuan__agreement_detail.png"), full_page=True)
+    context.close()
