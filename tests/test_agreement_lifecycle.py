@@ -703,3 +703,13 @@ def test_a_draft_whose_term_has_ended_cannot_be_signed(institution, staff):
                        valid_to=today() - timedelta(days=1))
     with refused(stale, "届满", code="sign_refused"):
         agreement_sign(agreement=stale, actor=staff)
+
+
+def test_a_device_agreement_needs_no_named_hospital_leader_to_sign(institution, staff):
+    """Only the medical and rehabilitation templates (第四条) ask for a leader and managers."""
+    supplier = institution("银川友善假肢矫形器有限公司")
+    draft = agreement_create_draft(institution=supplier, type_="devices", actor=staff, valid_from=today(),
+                                   valid_to=today() + timedelta(days=365), signed_on=today())
+    reason = lifecycle.check(draft, "sign")
+    assert "院领导" not in reason and "管理人员" not in reason
+    assert "只能有一份" in reason  # the registry's live device agreement is the only obstacle

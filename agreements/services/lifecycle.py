@@ -93,12 +93,10 @@ def check(agreement: Agreement, action: str, *, on: date | None = None, kind: st
     if agreement.status not in sources:
         return f"协议当前为“{agreement.get_status_display()}”，不能{A(action).label}。"
     if action == A.SIGN:
-        missing = [
-            label for label, value in (
-                ("有效期起", agreement.valid_from), ("有效期止", agreement.valid_to), ("签订日期", agreement.signed_on),
-                ("乙方分管院领导", agreement.leader_name), ("乙方专（兼）职管理人员", agreement.managers),
-            ) if not value
-        ]
+        required = [("有效期起", agreement.valid_from), ("有效期止", agreement.valid_to), ("签订日期", agreement.signed_on)]
+        if agreement.type != "devices":  # M§4 / R§4; the device template asks for no named leader
+            required += [("乙方分管院领导", agreement.leader_name), ("乙方专（兼）职管理人员", agreement.managers)]
+        missing = [label for label, value in required if not value]
         if missing:
             return "签订前须填写：" + "、".join(missing) + "（院领导和管理人员见医疗协议第四条、康复协议第四条）。"
     if action in (A.SIGN, A.RESUME):

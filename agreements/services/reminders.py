@@ -14,7 +14,8 @@ from core.models import TaskItem
 
 from ..models import LIVE_STATUSES, Agreement
 
-RENEWAL_WINDOW_DAYS = 31  # "一个月": the longest month, so a 31-day month is never missed
+RENEWAL_WINDOW_DAYS = 31
+RENEWAL_ARTICLE = {"medical": "（医疗协议第四十二条）", "rehabilitation": "（康复协议第三十条）", "devices": "（辅助器具协议第三十三条）"}  # "一个月": the longest month, so a 31-day month is never missed
 
 
 def _fmt(d: date) -> str:
@@ -35,7 +36,7 @@ def reminders_refresh(*, on: date | None = None) -> dict:
     noticed = live.filter(notice_effective_on__isnull=False)
     wanted = [
         _task(f"agreement-expiry:{a.pk}:{a.valid_to}", "agreement_expiry",
-              f"{a.party_b_name}的{a.get_type_display()}服务协议将于{_fmt(a.valid_to)}到期，请办理续签（辅助器具协议第三十三条）",
+              f"{a.party_b_name}的{a.get_type_display()}服务协议将于{_fmt(a.valid_to)}到期，请办理续签{RENEWAL_ARTICLE[a.type]}",
               a.valid_to, a)
         for a in expiring
     ] + [
