@@ -22,3 +22,8 @@ def split_phones(text) -> list[str]:
     """Several numbers in one cell become a list; dashes are normalised, extensions (转38320) kept."""
     cleaned = str(text or "").translate(_DASHES)
     return [p for p in (part.strip() for part in _PHONE_SPLIT.split(cleaned)) if p]
+
+
+def chinese_date(d) -> str:
+    """2026年4月1日 — how dates are written in agreements, notices and reminders."""
+    return f"{d.year}年{d.month}月{d.day}日"

@@ -7,6 +7,7 @@ from django.utils import timezone
 
 from core.errors import ApplicationError, PermissionDenied
 from core.models import Sequence
+from core.text import chinese_date
 from institutions.models import Designation, Institution
 
 from ..models import TEMPLATE_VERSION, Agreement, AgreementAction, AgreementEvent, AgreementStatus
@@ -52,7 +53,7 @@ def agreement_create_draft(
     bar = active_bar(institution, type_, today)
     if bar:
         raise ApplicationError(
-            f"该机构因违约被解除同类协议，{bar.until.year}年{bar.until.month}月{bar.until.day}日（含）前不得重新签订（乌海办法第三十四条）。",
+            f"该机构因违约被解除同类协议，{chinese_date(bar.until)}（含）前不得重新签订（乌海办法第三十四条）。",
             code="barred",
         )
     if valid_from and valid_to and valid_to < valid_from:

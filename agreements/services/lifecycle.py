@@ -17,6 +17,7 @@ from datetime import date, timedelta
 from django.db import IntegrityError, transaction
 from django.utils import timezone
 
+from core.text import chinese_date as _fmt
 from core.errors import ApplicationError, Conflict, PermissionDenied
 
 from ..models import (
@@ -56,9 +57,6 @@ TRANSITIONS = {
 def _today() -> date:
     return timezone.localdate()
 
-
-def _fmt(d: date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
 
 
 def add_years(d: date, years: int) -> date:

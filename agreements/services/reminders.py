@@ -11,15 +11,13 @@ from django.urls import reverse
 from django.utils import timezone
 
 from core.models import TaskItem
+from core.text import chinese_date as _fmt
 
 from ..models import LIVE_STATUSES, Agreement
 
 RENEWAL_WINDOW_DAYS = 31
 RENEWAL_ARTICLE = {"medical": "（医疗协议第四十二条）", "rehabilitation": "（康复协议第三十条）", "devices": "（辅助器具协议第三十三条）"}  # "一个月": the longest month, so a 31-day month is never missed
 
-
-def _fmt(d: date) -> str:
-    return f"{d.year}年{d.month}月{d.day}日"
 
 
 def _task(key, kind, title, due_on, agreement) -> TaskItem:
