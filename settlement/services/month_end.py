@@ -1,0 +1,390 @@
+"""The month-end settlement (SPEC §4, W§28): per handling agency and month, one row per
+institution, computed from the approved lines in the database (GROUP BY), never row by row.
+
+    approved  = Σ approved lines of the month
+              + lines approved after their own month was frozen (carried)
+              + corrections (SettlementAdjustment) due from this month
+    deposit   = round_half_up(approved × deposit_rate, 0.01)   on the institution's monthly total
+    payable   = approved − deposit                               (so the two add up to the fen)
+    shortfall = max(−payable, 0)                                 a negative month becomes a receivable
+    offset    = min(payable, deductions outstanding)             recoveries and refusals, FIFO
+    released  = amounts held in earlier frozen months, once no hold is active
+    held      = everything due while a deferral (暂缓支付) is active
+    net       = payable + shortfall − offset + released − held
+
+Guarantees: a run is one transaction (a crash leaves nothing of it); each agency's month is
+locked FOR UPDATE in a fixed order, so two runs at once queue and the second rebuilds the same
+rows; a frozen (approved) month is never recomputed; rows store the rate and rule version used.
+"""
+
+from collections import defaultdict
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+
+from django.db import connection, transaction
+from django.db.models import Count, Exists, OuterRef, Q, Sum
+from django.utils import timezone
+
+from core.errors import ApplicationError, Conflict, PermissionDenied
+from core.money import quantize_money
+from institutions.models import HandlingAgency, Institution
+
+from ..models import (
+    PAYING,
+    BatchStatus,
+    Declaration,
+    Deduction,
+    DeductionKind,
+    DeductionOffset,
+    DeclarationLine,
+    HoldRelease,
+    MonthlyBatch,
+    MonthlySettlement,
+    PaymentHold,
+    SettlementAdjustment,
+    SettlementPolicy,
+)
+from .periods import add_months, month_label, policy_for, require_closed
+
+ZERO = Decimal("0.00")
+Progress = Callable[[int, int, str], None]
+
+
+@dataclass
+class BatchResult:
+    agency: HandlingAgency
+    status: str  # "calculated" | "frozen" (skipped: approved months are never recomputed)
+    rows: int = 0
+    approved: Decimal = ZERO
+    deposit: Decimal = ZERO
+    payable: Decimal = ZERO
+    deductions: Decimal = ZERO
+    net: Decimal = ZERO
+    held_institutions: list[str] = field(default_factory=list)
+
+
+@dataclass
+class RunResult:
+    period: date
+    batches: list[BatchResult] = field(default_factory=list)
+
+    def totals(self) -> dict[str, Decimal]:
+        out = {k: ZERO for k in ("approved", "deposit", "payable", "deductions", "net")}
+        for b in self.batches:
+            if b.status == "calculated":
+                for k in out:
+                    out[k] += getattr(b, k)
+        return out
+
+    def as_dict(self) -> dict:
+        return {
+            "period": self.period.isoformat(),
+            "totals": {k: str(v) for k, v in self.totals().items()},
+            "batches": [
+                {
+                    "agency": b.agency.name, "status": b.status, "rows": b.rows, "approved": str(b.approved),
+                    "deposit": str(b.deposit), "payable": str(b.payable), "deductions": str(b.deductions),
+                    "net": str(b.net), "held": b.held_institutions,
+                }
+                for b in self.batches
+            ],
+        }
+
+    def as_text(self) -> str:
+        t = self.totals()
+        calculated = [b for b in self.batches if b.status == "calculated"]
+        lines = [
+            f"{month_label(self.period)}月度结算完成：{len(calculated)} 个经办机构，"
+            f"{sum(b.rows for b in calculated)} 家协议机构；审核通过 {t['approved']}，质量保证金 {t['deposit']}，"
+            f"应拨付 {t['payable']}，抵扣 {t['deductions']}，实际拨付 {t['net']}。",
+        ]
+        for b in self.batches:
+            if b.status == "calculated" and not b.rows:
+                continue
+            if b.status == "frozen":
+                lines.append(f"  {b.agency.name}：该月已审批拨付（冻结），未重算。")
+            else:
+                held = f"；暂缓支付：{'、'.join(b.held_institutions)}" if b.held_institutions else ""
+                lines.append(
+                    f"  {b.agency.name}：{b.rows} 家，审核通过 {b.approved}，质量保证金 {b.deposit}，"
+                    f"应拨付 {b.payable}，抵扣 {b.deductions}，实际拨付 {b.net}{held}"
+                )
+        return "\n".join(lines)
+
+
+# ---- scope -----------------------------------------------------------------------------------------
+
+
+def _require_staff(actor) -> None:
+    if actor is not None and not (actor.is_agency_staff or actor.is_portal_admin):
+        raise PermissionDenied("只有经办人员可以办理结算。")
+
+
+def agencies_to_settle(*, period: date, actor=None, agency: HandlingAgency | None = None) -> list[HandlingAgency]:
+    """The agencies a run covers: the one asked for, or every agency in the caller's scope that
+    has anything to settle for the month (declarations, carried lines, corrections, releases)."""
+    _require_staff(actor)
+    if agency is not None:
+        if actor is not None and not actor.sees_all_institutions and actor.agency_id != agency.pk:
+            raise PermissionDenied("只能结算本经办机构管辖的协议机构。", code="out_of_scope")
+        return [agency]
+    qs = HandlingAgency.objects.all()
+    if actor is not None and not actor.sees_all_institutions:
+        qs = qs.filter(pk=actor.agency_id)
+    agency = OuterRef("pk")
+    declared = Declaration.objects.filter(institution__agency=agency, period=period)
+    carried = DeclarationLine.objects.filter(
+        declaration__institution__agency=agency, carried=True, carried_into__isnull=True, declaration__period__lt=period
+    )
+    corrections = SettlementAdjustment.objects.filter(
+        institution__agency=agency, applied_in__isnull=True, effective_from__lte=period
+    )
+    releases = MonthlySettlement.objects.filter(
+        institution__agency=agency, frozen=True, held=True, release__isnull=True, period__lt=period
+    )
+    batches = MonthlyBatch.objects.filter(agency=agency, period=period).exclude(status=BatchStatus.OPEN)
+    active = Exists(declared) | Exists(carried) | Exists(corrections) | Exists(releases) | Exists(batches)
+    return list(qs.filter(active).order_by("pk"))
+
+
+# ---- the computation ------------------------------------------------------------------------------
+
+
+def _money(value) -> Decimal:
+    return quantize_money(value or 0)
+
+
+def _lock_batch(period: date, agency: HandlingAgency) -> MonthlyBatch:
+    MonthlyBatch.objects.bulk_create([MonthlyBatch(period=period, agency=agency)], ignore_conflicts=True)
+    return MonthlyBatch.objects.select_for_update(of=("self",)).select_related("agency").get(period=period, agency=agency)
+
+
+def _compute(batch: MonthlyBatch, *, now) -> BatchResult:
+    """Rebuild the rows of one unfrozen month (the batch row is locked by the caller)."""
+    period, agency = batch.period, batch.agency
+    MonthlySettlement.objects.filter(batch=batch).delete()  # offsets cascade; nothing here is frozen
+
+    lines = DeclarationLine.objects.filter(declaration__institution__agency=agency)
+    paying = Q(status__in=PAYING, carried=False)
+    current = {
+        r["declaration__institution"]: r
+        for r in lines.filter(declaration__period=period)
+        .values("declaration__institution")
+        .annotate(
+            declared=Sum("in_scope"),
+            approved=Sum("approved_amount", filter=paying),
+            n=Count("pk", filter=paying),
+        )
+    }
+    carried = {
+        r["declaration__institution"]: r
+        for r in lines.filter(carried=True, carried_into__isnull=True, status__in=PAYING, declaration__period__lt=period)
+        .values("declaration__institution")
+        .annotate(amount=Sum("approved_amount"), n=Count("pk"))
+    }
+    corrections = dict(
+        SettlementAdjustment.objects.filter(institution__agency=agency, applied_in__isnull=True, effective_from__lte=period)
+        .values("institution")
+        .annotate(amount=Sum("amount"))
+        .values_list("institution", "amount")
+    )
+    on_hold = set(
+        PaymentHold.objects.filter(institution__agency=agency, lifted_on__isnull=True).values_list("institution", flat=True)
+    )
+    releasable = defaultdict(list)
+    for row in MonthlySettlement.objects.filter(
+        institution__agency=agency, frozen=True, held=True, period__lt=period, release__isnull=True
+    ).exclude(institution__in=on_hold):
+        releasable[row.institution_id].append(row)
+
+    ids = set(current) | set(carried) | set(corrections) | set(releasable)
+    institutions = {i.pk: i for i in Institution.objects.filter(pk__in=ids)}
+    outstanding = _outstanding_deductions(ids, period)
+    policies = list(SettlementPolicy.objects.filter(valid_from__lte=period))
+
+    result = BatchResult(agency=agency, status="calculated")
+    rows, offsets = [], []
+    for inst_id in sorted(ids, key=lambda pk: institutions[pk].code):
+        inst = institutions[inst_id]
+        policy = policy_for(inst.division_code, period, policies)
+        cur, car = current.get(inst_id, {}), carried.get(inst_id, {})
+        adjustment = _money(car.get("amount")) + _money(corrections.get(inst_id))
+        approved = _money(cur.get("approved")) + adjustment
+        deposit = quantize_money(approved * policy.deposit_rate)
+        payable = approved - deposit
+        shortfall = -payable if payable < 0 else ZERO
+        offset_plan, offset = _allocate(outstanding.get(inst_id, []), payable + shortfall)
+        released = sum((r.held_amount for r in releasable.get(inst_id, [])), ZERO)
+        due = payable + shortfall - offset + released
+        held = due if inst_id in on_hold else ZERO
+        remaining = sum((d.remaining for d in outstanding.get(inst_id, [])), ZERO) - offset
+        row = MonthlySettlement(
+            batch=batch, institution=inst, period=period,
+            line_count=(cur.get("n") or 0) + (car.get("n") or 0),
+            declared_amount=_money(cur.get("declared")), approved_amount=approved, adjustment_amount=adjustment,
+            deposit_rate=policy.deposit_rate, deposit=deposit, payable=payable, shortfall=shortfall,
+            deduction_amount=offset, carried_forward=remaining + shortfall, released_amount=released,
+            held=inst_id in on_hold, held_amount=held, net_amount=due - held,
+            policy=policy, rule_version=policy.rule_version, computed_at=now,
+        )
+        rows.append(row)
+        offsets.append((row, offset_plan))
+        result.rows += 1
+        result.approved += approved
+        result.deposit += deposit
+        result.payable += payable
+        result.deductions += offset
+        result.net += row.net_amount
+        if row.held:
+            result.held_institutions.append(inst.name)
+    MonthlySettlement.objects.bulk_create(rows)
+    DeductionOffset.objects.bulk_create(
+        [DeductionOffset(deduction=d, settlement=row, amount=amount) for row, plan in offsets for d, amount in plan]
+    )
+    batch.status = BatchStatus.CALCULATED
+    batch.calculated_at = now
+    batch.save(update_fields=["status", "calculated_at"])
+    return result
+
+
+def _outstanding_deductions(institution_ids, period: date) -> dict[int, list[Deduction]]:
+    """Deductions due by this month with what frozen settlements have not yet offset, oldest first."""
+    qs = (
+        Deduction.objects.filter(institution__in=institution_ids, effective_from__lte=period)
+        .annotate(used=Sum("offsets__amount", filter=Q(offsets__settlement__frozen=True)))
+        .order_by("effective_from", "pk")
+    )
+    out = defaultdict(list)
+    for d in qs:
+        d.remaining = d.amount - (d.used or ZERO)
+        if d.remaining > 0:
+            out[d.institution_id].append(d)
+    return out
+
+
+def _allocate(deductions: list[Deduction], available: Decimal) -> tuple[list[tuple[Deduction, Decimal]], Decimal]:
+    """Offset what can be offset against `available`, oldest deduction first."""
+    plan, total = [], ZERO
+    for d in deductions:
+        if available - total <= 0:
+            break
+        take = min(d.remaining, available - total)
+        plan.append((d, take))
+        total += take
+    return plan, total
+
+
+# ---- services ------------------------------------------------------------------------------------------
+
+
+def settlement_month_end_run(
+    *, period: date, actor=None, agency: HandlingAgency | None = None, progress: Progress | None = None
+) -> RunResult:
+    """Compute (or recompute) the month for every agency in scope. Approved months are skipped."""
+    require_closed(period)
+    agencies = agencies_to_settle(period=period, actor=actor, agency=agency)
+    result = RunResult(period=period)
+    now = timezone.now()
+    with transaction.atomic():
+        for done, ag in enumerate(sorted(agencies, key=lambda a: a.pk)):
+            if progress:
+                progress(done, len(agencies), ag.name)
+            batch = _lock_batch(period, ag)
+            if batch.frozen:
+                if agency is not None:
+                    raise Conflict(f"{ag.name}{month_label(period)}的结算已审批拨付并冻结，不能重算。", code="frozen")
+                result.batches.append(BatchResult(agency=ag, status="frozen"))
+                continue
+            result.batches.append(_compute(batch, now=now))
+    if progress:
+        progress(len(agencies), len(agencies), "")
+    return result
+
+
+@transaction.atomic
+def settlement_month_approve(
+    *, period: date, agency: HandlingAgency, actor, expected_net: Decimal | None = None
+) -> BatchResult:
+    """Approve an agency's month for payment, which freezes it. The month is recomputed under the
+    lock first, so what is frozen is what the data says now; a page that showed another total
+    (expected_net) is refused instead of approving figures the clerk has not seen."""
+    if actor is None or not (actor.is_agency_staff or actor.is_portal_admin):
+        raise PermissionDenied("只有经办人员可以审批结算。")
+    agencies_to_settle(period=period, actor=actor, agency=agency)  # scope check
+    batch = _lock_batch(period, agency)
+    if batch.frozen:
+        raise Conflict(f"{month_label(period)}的结算已于{timezone.localtime(batch.approved_at):%Y-%m-%d %H:%M}审批，不能重复审批。", code="frozen")
+    if batch.status != BatchStatus.CALCULATED:
+        raise ApplicationError(f"{month_label(period)}尚未计算结算，请先运行月度结算。", code="not_calculated")
+    earlier = (
+        MonthlyBatch.objects.filter(agency=agency, period__lt=period)
+        .exclude(status=BatchStatus.APPROVED)
+        .order_by("period")
+        .first()
+    )
+    if earlier is not None:
+        raise ApplicationError(
+            f"{month_label(earlier.period)}的结算尚未审批，须按月份顺序审批拨付。", code="earlier_month_open"
+        )
+    result = _compute(batch, now=timezone.now())
+    if expected_net is not None and quantize_money(expected_net) != result.net:
+        raise Conflict(
+            f"结算结果在您查看后已变化（实际拨付合计现为 {result.net}，页面显示 {quantize_money(expected_net)}），请核对后再审批。",
+            code="stale",
+        )
+    rows = list(MonthlySettlement.objects.filter(batch=batch).select_related("institution"))
+    _stamp(batch, rows, period, actor)
+    MonthlySettlement.objects.filter(batch=batch).update(frozen=True)
+    batch.status = BatchStatus.APPROVED
+    batch.approved_by = actor
+    batch.approved_at = timezone.now()
+    batch.save(update_fields=["status", "approved_by", "approved_at"])
+    return result
+
+
+def _stamp(batch: MonthlyBatch, rows: list[MonthlySettlement], period: date, actor) -> None:
+    """Tie what was carried into these rows to them, so no later month pays it again."""
+    next_month = add_months(period, 1)
+    for row in rows:
+        inst = row.institution_id
+        DeclarationLine.objects.filter(
+            declaration__institution_id=inst, carried=True, carried_into__isnull=True, status__in=PAYING,
+            declaration__period__lt=period,
+        ).update(carried_into=row)
+        SettlementAdjustment.objects.filter(
+            institution_id=inst, applied_in__isnull=True, effective_from__lte=period
+        ).update(applied_in=row)
+        if row.released_amount:
+            HoldRelease.objects.bulk_create([
+                HoldRelease(held_row=held, released_in=row, amount=held.held_amount)
+                for held in MonthlySettlement.objects.filter(
+                    institution_id=inst, frozen=True, held=True, period__lt=period, release__isnull=True
+                )
+            ])
+        if row.shortfall:
+            Deduction.objects.create(
+                institution_id=inst, kind=DeductionKind.NEGATIVE_BALANCE, amount=row.shortfall,
+                effective_from=next_month, reason=f"{month_label(period)}结算为负数（以前月份更正），转入以后月份抵扣",
+                source_label=f"{month_label(period)}月度结算", created_by=actor,
+            )
+
+
+def month_is_frozen(period: date, agency_id: int) -> bool:
+    return MonthlyBatch.objects.filter(period=period, agency_id=agency_id, status=BatchStatus.APPROVED).exists()
+
+
+def lock_months_shared(period: date, agency_ids) -> set[int]:
+    """FOR SHARE on the months a review touches; returns the agencies whose month is frozen."""
+    agency_ids = sorted(set(agency_ids))
+    MonthlyBatch.objects.bulk_create([MonthlyBatch(period=period, agency_id=a) for a in agency_ids], ignore_conflicts=True)
+    qs = MonthlyBatch.objects.filter(period=period, agency_id__in=agency_ids).order_by("pk")
+    if connection.vendor == "postgresql":
+        sql, params = qs.values_list("agency_id", "status").query.sql_with_params()
+        with connection.cursor() as cur:
+            cur.execute(f"{sql} FOR SHARE", params)
+            pairs = cur.fetchall()
+    else:
+        pairs = list(qs.values_list("agency_id", "status"))
+    return {a for a, status in pairs if status == BatchStatus.APPROVED}
