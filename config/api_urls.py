@@ -8,4 +8,5 @@ urlpatterns = [
     path("docs/", SpectacularSwaggerView.as_view(url_name="api:schema"), name="docs"),
     path("", include("institutions.api_urls")),
     path("", include("agreements.api_urls")),
+    path("", include("settlement.api_urls")),
 ]

@@ -150,6 +150,8 @@ MEDIA_URL = "/media/"
 # by the form, and Django never holds more than this in memory.
 PORTAL_MAX_TABLE_UPLOAD_BYTES = int(os.environ.get("PORTAL_MAX_TABLE_UPLOAD_BYTES", str(10 * 1024 * 1024)))
 PORTAL_MAX_MATERIAL_UPLOAD_BYTES = int(os.environ.get("PORTAL_MAX_MATERIAL_UPLOAD_BYTES", str(20 * 1024 * 1024)))
+# Declarations files are read as a stream, so a large month is fine; the page and API still cap them.
+PORTAL_MAX_DECLARATION_UPLOAD_BYTES = int(os.environ.get("PORTAL_MAX_DECLARATION_UPLOAD_BYTES", str(200 * 1024 * 1024)))
 FILE_UPLOAD_MAX_MEMORY_SIZE = 2 * 1024 * 1024
 DATA_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 
@@ -188,6 +190,15 @@ CELERY_TASK_ACKS_LATE = True
 CELERY_WORKER_PREFETCH_MULTIPLIER = 1
 CELERY_BEAT_SCHEDULE = {}  # filled in config/beat.py so that every schedule lives in one place
 from config.beat import BEAT_SCHEDULE as CELERY_BEAT_SCHEDULE  # noqa: E402,F811
+
+# The cache carries the progress of running batches (settlement.services.runs) between the worker
+# and the page that polls it: Redis when configured, otherwise this process's memory (tasks then
+# run in-process anyway).
+CACHES = {
+    "default": {"BACKEND": "django.core.cache.backends.redis.RedisCache", "LOCATION": REDIS_URL}
+    if REDIS_URL
+    else {"BACKEND": "django.core.cache.backends.locmem.LocMemCache"}
+}
 
 AUDITLOG_INCLUDE_ALL_MODELS = False
 AUDITLOG_DISABLE_REMOTE_ADDR = False

@@ -12,6 +12,7 @@ urlpatterns = [
     path("institutions/", include("institutions.urls")),
     path("audit/", include("audit.urls")),
     path("agreements/", include("agreements.urls")),
+    path("settlement/", include("settlement.urls")),
     path("api/", include("config.api_urls")),
     path("admin/", admin.site.urls),
 ]
