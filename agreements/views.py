@@ -12,6 +12,7 @@ from django.utils import timezone
 from django.views.decorators.http import require_POST
 
 from core.errors import ApplicationError
+from core.forms import form_errors_message
 from institutions.models import DesignationType
 from institutions.selectors import institutions_for, region_choices
 
@@ -62,15 +63,6 @@ def perform_action(*, agreement: Agreement, actor, action: str, data: dict) -> l
             valid_from=data["valid_from"], valid_to=data["valid_to"], signed_on=data.get("signed_on"), **common
         )
     raise ApplicationError(f"未知的操作“{action}”。", code="unknown_action")
-
-
-def _form_errors(form) -> str:
-    parts = []
-    for name, errors in form.errors.items():
-        field = form.fields.get(name)
-        label = str(field.label) if field is not None and field.label else name
-        parts.append(f"{label}：{'；'.join(str(e) for e in errors)}")
-    return "提交的内容有误（" + "；".join(parts) + "），未作任何更改。"
 
 
 def _can_act(user) -> bool:
@@ -157,7 +149,7 @@ def agreement_act(request, pk):
     agreement = get_object_or_404(selectors.agreements_for(request.user), pk=pk)
     form = ActionForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _form_errors(form))
+        messages.error(request, form_errors_message(form))
         return redirect("agreements:detail", pk=agreement.pk)
     try:
         outcome = perform_action(
@@ -176,7 +168,7 @@ def agreement_complete_term(request, pk):
     agreement = get_object_or_404(selectors.agreements_for(request.user), pk=pk)
     form = CompleteTermForm(request.POST)
     if not form.is_valid():
-        messages.error(request, _form_errors(form))
+        messages.error(request, form_errors_message(form))
         return redirect("agreements:detail", pk=agreement.pk)
     try:
         outcome = perform_action(

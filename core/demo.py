@@ -128,4 +128,8 @@ def load_demo(password: str | None = None):
             ensure_sample_filing()
         with set_actor(User.objects.get(username="staff_yinchuan")):
             ensure_sample_agreements()
+        with set_actor(User.objects.get(username="staff_region")):
+            from settlement.demo import load_demo_settlement  # noqa: PLC0415
+
+            load_demo_settlement()
     return reports, users, password
