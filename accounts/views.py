@@ -4,6 +4,7 @@ from django.shortcuts import render
 
 from core.models import TaskItem
 from institutions import selectors as registry
+from settlement.selectors import home_summary
 
 from .models import Role
 
@@ -32,7 +33,7 @@ def home(request):
     """Each role's start page: what is waiting for them."""
     user = request.user
     tasks = open_tasks_for(user)
-    ctx = {"tasks": tasks[:20], "task_count": tasks.count()}
+    ctx = {"tasks": tasks[:20], "task_count": tasks.count(), **home_summary(user)}
     if user.role == Role.INSTITUTION_ADMIN:
         ctx["institution"] = registry.institutions_for(user).first()
         ctx["filings"] = registry.filings_for(user)[:5]

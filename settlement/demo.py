@@ -18,6 +18,7 @@ from .models import BatchStatus, DeclarationLine, ImportSource, LineStatus, Mont
 from .services.declaration_import import declarations_import
 from .services.month_end import settlement_month_approve, settlement_month_end_run
 from .services.periods import add_months, month_code, month_start
+from .services.reminders import reminders_refresh
 from .services.review import line_decide, lines_approve_pending
 
 INSTITUTIONS = ["银川市第一人民医院", "银川市第二人民医院", "固原市人民医院", "宁夏医科大学总医院"]
@@ -77,6 +78,8 @@ def load_demo_settlement() -> None:
         settlement_month_end_run(period=before, actor=None)
         for batch in MonthlyBatch.objects.filter(period=before, status=BatchStatus.CALCULATED).select_related("agency"):
             settlement_month_approve(period=before, agency=batch.agency, actor=clerks.get(batch.agency_id, region))
+
+    reminders_refresh()
 
     # Last month: a few decisions, the rest left for the reviewer.
     pending = DeclarationLine.objects.filter(declaration__period=last, status=LineStatus.PENDING).order_by("pk")

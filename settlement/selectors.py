@@ -107,3 +107,25 @@ def runs_for(user) -> QuerySet[SettlementRun]:
     if user.role in (Role.AGENCY_STAFF, Role.AUDITOR):
         return qs.filter(Q(agency_id=user.agency_id) | Q(requested_by=user))
     return qs.none()
+
+
+def home_summary(user) -> dict:
+    """What the start page shows of declarations and settlement, by role."""
+    from django.utils import timezone
+
+    from .services.periods import add_months, month_start
+
+    last = add_months(month_start(timezone.localdate()), -1)
+    if user.role == Role.INSTITUTION_ADMIN:
+        return {
+            "settlement_month": last,
+            "declaration": declaration_list(user=user, period=last).first(),
+            "statements": settlements_for(user).order_by("-period")[:3],
+        }
+    lines = lines_for(user).filter(declaration__period=last)
+    return {
+        "settlement_month": last,
+        "pending_lines": lines.filter(status="pending").count(),
+        "held_lines": lines_for(user).filter(status="held").count(),
+        "batches_to_approve": batches_for(user).filter(status="calculated").order_by("period"),
+    }
