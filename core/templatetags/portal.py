@@ -4,22 +4,20 @@ from decimal import Decimal, InvalidOperation
 
 from django import template
 
-from core.money import quantize_money
+from core.money import yuan
 
 register = template.Library()
 
 
 @register.filter
-def money(value, symbol="¥"):
+def money(value):
     """¥1,234.56 (two places, thousands separated); "—" for nothing."""
     if value in (None, ""):
         return "—"
     try:
-        amount = quantize_money(Decimal(str(value)))
+        return yuan(Decimal(str(value)))
     except (InvalidOperation, ValueError):
         return value
-    sign = "-" if amount < 0 else ""
-    return f"{sign}{symbol}{abs(amount):,.2f}"
 
 
 @register.filter

@@ -28,7 +28,7 @@ from django.db.models import Count, Exists, OuterRef, Q, Sum
 from django.utils import timezone
 
 from core.errors import ApplicationError, Conflict, PermissionDenied
-from core.money import quantize_money
+from core.money import quantize_money, yuan
 from institutions.models import HandlingAgency, Institution
 
 from ..models import (
@@ -97,8 +97,7 @@ class RunResult:
         calculated = [b for b in self.batches if b.status == "calculated"]
         lines = [
             f"{month_label(self.period)}月度结算完成：{len(calculated)} 个经办机构，"
-            f"{sum(b.rows for b in calculated)} 家协议机构；审核通过 {t['approved']}，质量保证金 {t['deposit']}，"
-            f"应拨付 {t['payable']}，抵扣 {t['deductions']}，实际拨付 {t['net']}。",
+            f"{sum(b.rows for b in calculated)} 家协议机构；" + _amounts(t["approved"], t["deposit"], t["payable"], t["deductions"], t["net"]) + "。",
         ]
         for b in self.batches:
             if b.status == "calculated" and not b.rows:
@@ -107,11 +106,15 @@ class RunResult:
                 lines.append(f"  {b.agency.name}：该月已审批拨付（冻结），未重算。")
             else:
                 held = f"；暂缓支付：{'、'.join(b.held_institutions)}" if b.held_institutions else ""
-                lines.append(
-                    f"  {b.agency.name}：{b.rows} 家，审核通过 {b.approved}，质量保证金 {b.deposit}，"
-                    f"应拨付 {b.payable}，抵扣 {b.deductions}，实际拨付 {b.net}{held}"
-                )
+                lines.append(f"  {b.agency.name}：{b.rows} 家，" + _amounts(b.approved, b.deposit, b.payable, b.deductions, b.net) + held)
         return "\n".join(lines)
+
+
+def _amounts(approved, deposit, payable, deductions, net) -> str:
+    return (
+        f"审核通过 {yuan(approved)}，质量保证金 {yuan(deposit)}，应拨付 {yuan(payable)}，"
+        f"抵扣 {yuan(deductions)}，实际拨付 {yuan(net)}"
+    )
 
 
 # ---- scope -----------------------------------------------------------------------------------------

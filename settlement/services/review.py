@@ -15,7 +15,7 @@ from django.db.models import Count, F, Q, Sum
 from django.utils import timezone
 
 from core.errors import ApplicationError, Conflict, PermissionDenied
-from core.money import quantize_money
+from core.money import quantize_money, yuan
 from institutions.selectors import institutions_for
 
 from ..models import (
@@ -153,7 +153,7 @@ class BulkResult:
     still_pending: int
 
     def as_text(self, period: date) -> str:
-        text = f"{month_label(period)}：批量审核通过 {self.approved} 条，金额 {self.amount}。"
+        text = f"{month_label(period)}：批量审核通过 {self.approved} 条，金额 {yuan(self.amount)}。"
         if self.carried:
             text += f"其中 {self.carried} 条所在月份已审批拨付，计入以后月份的结算。"
         if self.still_held:
