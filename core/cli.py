@@ -30,5 +30,11 @@ def write_output(path: str, data: bytes) -> None:
     try:
         with open(path, "wb") as fh:
             fh.write(data)
+    except FileNotFoundError:
+        raise CommandError(f"无法写入 {path}：目录不存在。") from None
+    except IsADirectoryError:
+        raise CommandError(f"无法写入 {path}：这是一个目录。") from None
+    except PermissionError:
+        raise CommandError(f"无法写入 {path}：没有写入权限。") from None
     except OSError as exc:
         raise CommandError(f"无法写入 {path}：{exc.strerror}") from None

@@ -27,3 +27,11 @@ def split_phones(text) -> list[str]:
 def chinese_date(d) -> str:
     """2026年4月1日 — how dates are written in agreements, notices and reminders."""
     return f"{d.year}年{d.month}月{d.day}日"
+
+
+def mask_card(card) -> str:
+    """6401**********1234: enough to find a social-security card, not enough to copy it."""
+    card = str(card or "")
+    if len(card) <= 8:
+        return card
+    return card[:4] + "*" * (len(card) - 8) + card[-4:]

@@ -5,6 +5,7 @@ from decimal import Decimal, InvalidOperation
 from django import template
 
 from core.money import yuan
+from core.text import mask_card
 
 register = template.Library()
 
@@ -20,10 +21,4 @@ def money(value):
         return value
 
 
-@register.filter
-def mask_card(value: str) -> str:
-    """6401********1234: enough to find the card, not enough to copy it."""
-    value = str(value or "")
-    if len(value) <= 8:
-        return value
-    return value[:4] + "*" * (len(value) - 8) + value[-4:]
+register.filter("mask_card", mask_card)

@@ -167,7 +167,10 @@ def _lock_batch(period: date, agency: HandlingAgency) -> MonthlyBatch:
 def _compute(batch: MonthlyBatch, *, now) -> BatchResult:
     """Rebuild the rows of one unfrozen month (the batch row is locked by the caller)."""
     period, agency = batch.period, batch.agency
-    MonthlySettlement.objects.filter(batch=batch).delete()  # offsets cascade; nothing here is frozen
+    # Rows are updated in place (their ids, and so the statement links, survive a re-run); the
+    # offsets of an unfrozen month are rebuilt. Nothing here is frozen: the caller checked.
+    existing = {row.institution_id: row for row in MonthlySettlement.objects.filter(batch=batch)}
+    DeductionOffset.objects.filter(settlement__batch=batch).delete()
 
     lines = DeclarationLine.objects.filter(declaration__institution__agency=agency)
     paying = Q(status__in=PAYING, carried=False)
@@ -242,7 +245,7 @@ def _compute(batch: MonthlyBatch, *, now) -> BatchResult:
         result.net += row.net_amount
         if row.held:
             result.held_institutions.append(inst.name)
-    MonthlySettlement.objects.bulk_create(rows)
+    _save_rows(rows, existing)
     DeductionOffset.objects.bulk_create(
         [DeductionOffset(deduction=d, settlement=row, amount=amount) for row, plan in offsets for d, amount in plan]
     )
@@ -250,6 +253,27 @@ def _compute(batch: MonthlyBatch, *, now) -> BatchResult:
     batch.calculated_at = now
     batch.save(update_fields=["status", "calculated_at"])
     return result
+
+
+_ROW_FIELDS = [
+    "line_count", "declared_amount", "approved_amount", "adjustment_amount", "deposit_rate", "deposit", "payable",
+    "shortfall", "deduction_amount", "carried_forward", "released_amount", "held", "held_amount", "net_amount",
+    "policy", "rule_version", "computed_at",
+]
+
+
+def _save_rows(rows: list[MonthlySettlement], existing: dict[int, MonthlySettlement]) -> None:
+    """Update the rows that exist, create the new ones, delete those with nothing left to settle."""
+    updated = []
+    for row in rows:
+        old = existing.pop(row.institution_id, None)
+        if old is not None:
+            row.pk = old.pk
+            updated.append(row)
+    MonthlySettlement.objects.bulk_update(updated, _ROW_FIELDS)
+    MonthlySettlement.objects.bulk_create([row for row in rows if row.pk is None])
+    if existing:
+        MonthlySettlement.objects.filter(pk__in=[row.pk for row in existing.values()]).delete()
 
 
 def _outstanding_deductions(institution_ids, period: date) -> dict[int, list[Deduction]]:
