@@ -583,3 +583,200 @@ class HoldRelease(models.Model):
     class Meta:
         verbose_name = _("暂缓解除拨付")
         verbose_name_plural = _("暂缓解除拨付")
+
+
+# ---- year-end: the annual application, assessment scores and the deposit release ----------------
+
+
+class AnnualApplicationStatus(models.TextChoices):
+    SUBMITTED = "submitted", _("已提交")
+    ACCEPTED = "accepted", _("已受理")
+    RETURNED = "returned", _("已退回（须补正）")
+
+
+class AnnualApplication(models.Model):
+    """The institution's application for the annual settlement (W§28: by the end of January, with
+    the settlement declaration form and the cost-analysis report)."""
+
+    institution = models.ForeignKey(
+        "institutions.Institution", verbose_name=_("协议机构"), on_delete=models.PROTECT, related_name="annual_applications"
+    )
+    year = models.PositiveSmallIntegerField(_("结算年度"))
+    status = models.CharField(
+        _("状态"), max_length=10, choices=AnnualApplicationStatus.choices, default=AnnualApplicationStatus.SUBMITTED
+    )
+    late = models.BooleanField(_("逾期"), default=False)
+    note = models.TextField(_("申请说明"), blank=True)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("申请人"), on_delete=models.PROTECT, related_name="+"
+    )
+    submitted_at = models.DateTimeField(_("申请时间"))
+    reviewed_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("受理人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    reviewed_at = models.DateTimeField(_("受理时间"), null=True, blank=True)
+    review_note = models.TextField(_("受理意见"), blank=True)
+
+    class Meta:
+        verbose_name = _("年度结算申请")
+        verbose_name_plural = _("年度结算申请")
+        ordering = ["-year", "institution__code"]
+        constraints = [models.UniqueConstraint(fields=["institution", "year"], name="annual_application_once")]
+
+    def __str__(self):
+        return f"{self.institution} {self.year}年度结算申请"
+
+
+class AnnualMaterialKind(models.TextChoices):
+    DECLARATION_FORM = "declaration_form", _("结算申报表")
+    COST_REPORT = "cost_report", _("费用情况分析报告")
+    OTHER = "other", _("其他材料")
+
+
+REQUIRED_ANNUAL_MATERIALS = (AnnualMaterialKind.DECLARATION_FORM, AnnualMaterialKind.COST_REPORT)
+
+
+def annual_material_upload_to(instance, filename):
+    return f"annual/{instance.application.year}/{instance.application.institution_id}/{filename}"
+
+
+class AnnualMaterial(models.Model):
+    application = models.ForeignKey(AnnualApplication, verbose_name=_("年度结算申请"), on_delete=models.PROTECT, related_name="materials")
+    kind = models.CharField(_("材料类型"), max_length=20, choices=AnnualMaterialKind.choices)
+    file = models.FileField(_("文件"), upload_to=annual_material_upload_to)
+    original_name = models.CharField(_("原文件名"), max_length=200)
+    size = models.PositiveIntegerField(_("大小（字节）"))
+    uploaded_by = models.ForeignKey(settings.AUTH_USER_MODEL, verbose_name=_("上传人"), on_delete=models.PROTECT, related_name="+")
+    uploaded_at = models.DateTimeField(_("上传时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("年度结算材料")
+        verbose_name_plural = _("年度结算材料")
+        ordering = ["kind", "-uploaded_at"]
+
+
+class AssessmentScore(models.Model):
+    """The institution's assessment score for a year (W§28: the annual assessment combined with the
+    daily supervision results, as a percentage). `total` is the sum of its components, within
+    0–100; it is None until an assessment (not only deductions) is in, and then the institution
+    is not settled."""
+
+    institution = models.ForeignKey(
+        "institutions.Institution", verbose_name=_("协议机构"), on_delete=models.PROTECT, related_name="assessment_scores"
+    )
+    year = models.PositiveSmallIntegerField(_("考核年度"))
+    total = models.DecimalField(_("考核得分"), max_digits=5, decimal_places=2, null=True, blank=True)
+    updated_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("录入人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    updated_at = models.DateTimeField(_("更新时间"), auto_now=True)
+
+    class Meta:
+        verbose_name = _("考核得分")
+        verbose_name_plural = _("考核得分")
+        ordering = ["-year", "institution__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["institution", "year"], name="score_once_per_year"),
+            models.CheckConstraint(
+                name="score_within_0_100", condition=Q(total__isnull=True) | Q(total__gte=0, total__lte=100)
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.institution} {self.year} {self.total if self.total is not None else '—'}"
+
+
+class ComponentKind(models.TextChoices):
+    ASSESSMENT = "assessment", _("年度考核")
+    SUPERVISION = "supervision", _("日常监督检查")
+    IMPORTED = "imported", _("综合考核得分（导入）")
+    DEDUCTION = "deduction", _("违规扣分")
+    OTHER = "other", _("其他加减分")
+
+
+BASE_COMPONENTS = (ComponentKind.ASSESSMENT, ComponentKind.SUPERVISION, ComponentKind.IMPORTED)
+
+
+class ScoreComponent(models.Model):
+    """A named part of a score, so that a deduction shows where the points went."""
+
+    score = models.ForeignKey(AssessmentScore, verbose_name=_("考核得分"), on_delete=models.CASCADE, related_name="components")
+    kind = models.CharField(_("类型"), max_length=12, choices=ComponentKind.choices)
+    label = models.CharField(_("名称"), max_length=100)
+    points = models.DecimalField(_("分值"), max_digits=6, decimal_places=2)
+    note = models.TextField(_("说明"), blank=True)
+    source_label = models.CharField(_("来源"), max_length=200, blank=True, help_text=_("如 违规案件编号"))
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("录入人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(_("录入时间"), auto_now_add=True)
+
+    class Meta:
+        verbose_name = _("得分构成")
+        verbose_name_plural = _("得分构成")
+        ordering = ["score", "pk"]
+
+
+class AnnualBatch(models.Model):
+    """One handling agency's year: computed by runs, approved (frozen) like a month."""
+
+    year = models.PositiveSmallIntegerField(_("结算年度"))
+    agency = models.ForeignKey("institutions.HandlingAgency", verbose_name=_("经办机构"), on_delete=models.PROTECT, related_name="+")
+    status = models.CharField(_("状态"), max_length=12, choices=BatchStatus.choices, default=BatchStatus.OPEN)
+    calculated_at = models.DateTimeField(_("计算时间"), null=True, blank=True)
+    approved_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name=_("审批人"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    approved_at = models.DateTimeField(_("审批时间"), null=True, blank=True)
+
+    class Meta:
+        verbose_name = _("年度结算批次")
+        verbose_name_plural = _("年度结算批次")
+        ordering = ["-year", "agency"]
+        constraints = [
+            models.UniqueConstraint(fields=["year", "agency"], name="annual_batch_one_per_agency_year"),
+            models.CheckConstraint(
+                name="annual_batch_approved_has_approver",
+                condition=~Q(status="approved") | Q(approved_by__isnull=False, approved_at__isnull=False),
+            ),
+        ]
+
+    def __str__(self):
+        return f"{self.agency} {self.year}"
+
+    @property
+    def frozen(self) -> bool:
+        return self.status == BatchStatus.APPROVED
+
+
+class AnnualSettlement(models.Model):
+    """The release of an institution's quality deposit for a year (W§28, SPEC §5):
+    released = round_half_up(deposit_total × score / 100); forfeited = deposit_total − released."""
+
+    batch = models.ForeignKey(AnnualBatch, verbose_name=_("年度结算批次"), on_delete=models.PROTECT, related_name="rows")
+    institution = models.ForeignKey(
+        "institutions.Institution", verbose_name=_("协议机构"), on_delete=models.PROTECT, related_name="annual_settlements"
+    )
+    year = models.PositiveSmallIntegerField(_("结算年度"))
+    deposit_total = money_field(_("保证金总额"))
+    monthly_deposits = models.JSONField(_("各月预留质量保证金"), default=dict)  # {"2026-01": "123.45", ...}
+    unapproved_months = models.JSONField(_("计算时尚未审批的月份"), default=list, blank=True)
+    score = models.DecimalField(_("考核得分"), max_digits=5, decimal_places=2)
+    score_components = models.JSONField(_("得分构成"), default=list)  # [{"kind", "label", "points", "source"}]
+    released = money_field(_("返还金额"))
+    forfeited = money_field(_("扣留金额"))
+    frozen = models.BooleanField(_("已冻结"), default=False)
+    computed_at = models.DateTimeField(_("计算时间"))
+
+    class Meta:
+        verbose_name = _("年度结算")
+        verbose_name_plural = _("年度结算")
+        ordering = ["-year", "institution__code"]
+        constraints = [
+            models.UniqueConstraint(fields=["institution", "year"], name="annual_settlement_once"),
+            models.CheckConstraint(name="annual_split_adds_up", condition=Q(forfeited=F("deposit_total") - F("released"))),
+            models.CheckConstraint(name="annual_score_0_100", condition=Q(score__gte=0, score__lte=100)),
+        ]
+
+    def __str__(self):
+        return f"{self.institution} {self.year}"

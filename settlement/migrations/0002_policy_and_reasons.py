@@ -10,11 +10,12 @@ from django.db import migrations
 
 POLICY = {
     "region_code": "",
-    "valid_from": date(2026, 1, 1),
+    # From the start: a declaration of any earlier month still finds its parameters.
+    "valid_from": date(2000, 1, 1),
     "declaration_due_day": 10,
     "review_due_day": 25,
     "deposit_rate": Decimal("0.1000"),
-    "rule_version": "宁夏2026-01",
+    "rule_version": "W28-默认",
     "basis": "乌海办法第二十八条：月度拨付90%，预留10%质量保证金；每月10日前申报，25日前审核",
 }
 

@@ -101,3 +101,6 @@ def _monthly(*, period, actor, agency, progress):
     from .month_end import settlement_month_end_run  # noqa: PLC0415
 
     return settlement_month_end_run(period=period, actor=actor, agency=agency, progress=progress)
+
+
+from . import year_end  # noqa: E402,F401  (registers the annual executor)
