@@ -19,6 +19,8 @@ _NAV = [
     (_("月度结算"), "settlement:month_list", None),
     (_("结算单"), "settlement:statement_list", None),
     (_("应收与暂缓"), "settlement:receivables", None),
+    (_("年度结算"), "settlement:annual_list", None),
+    (_("年度结算申请"), "settlement:application_list", None),
     (pgettext_lazy("plural", "变更备案"), "institutions:filing_list", None),
     (pgettext_lazy("plural", "定点资格申请"), "institutions:application_list", None),
     (_("名单导入"), "institutions:import", None),

@@ -129,7 +129,8 @@ def load_demo(password: str | None = None):
         with set_actor(User.objects.get(username="staff_yinchuan")):
             ensure_sample_agreements()
         with set_actor(User.objects.get(username="staff_region")):
-            from settlement.demo import load_demo_settlement  # noqa: PLC0415
+            from settlement.demo import load_demo_annual, load_demo_settlement  # noqa: PLC0415
 
+            load_demo_annual()
             load_demo_settlement()
     return reports, users, password

@@ -1,7 +1,8 @@
 """Demo declarations for load_demo: two months of a few institutions, relative to today.
 
-The month before last is declared, reviewed, settled and approved for payment (frozen); last
-month is declared and partly reviewed (one line reduced, one refused, one held for a
+Last year's November and December and the month before last are declared, reviewed, settled and
+approved for payment (frozen), with last year's scores and year-end run; last month is declared
+and partly reviewed (one line reduced, one refused, one held for a
 medical-accident appraisal, the rest pending), so each page has something to show. Idempotent:
 the lines are deduplicated by their fingerprint and approved months are left alone.
 """
@@ -59,6 +60,56 @@ def _fen(fen: int) -> str:
     return f"{fen // 100}.{fen % 100:02d}"
 
 
+def _declare_and_settle(institutions, period: date, count: int, clerks: dict, region) -> None:
+    """Declare `count` lines per institution for the month, approve them, settle and approve the month."""
+    for inst in institutions:
+        rng = random.Random(f"{inst.code}-{period}")
+        declarations_import(rows=_lines(inst, period, rng, count), source=ImportSource.COMMAND, actor=None,
+                            file_name=f"demo-{inst.code}-{month_code(period)}.csv")
+    if MonthlyBatch.objects.filter(period=period, status=BatchStatus.APPROVED).exists():
+        return
+    lines_approve_pending(period=period, actor=region)
+    settlement_month_end_run(period=period, actor=None)
+    for batch in MonthlyBatch.objects.filter(period=period, status=BatchStatus.CALCULATED).select_related("agency"):
+        settlement_month_approve(period=period, agency=batch.agency, actor=clerks.get(batch.agency_id, region))
+
+
+def load_demo_annual() -> None:
+    """Last year's November and December settled and approved, scores for all but one institution
+    (so the year-end page names it), the year-end run computed, and one annual application."""
+    from django.core.files.base import ContentFile
+
+    from .models import AnnualApplication, AnnualBatch
+    from .services.annual_applications import annual_application_submit
+    from .services.scores import score_set
+    from .services.year_end import settlement_annual_run
+
+    year = timezone.localdate().year - 1
+    clerks = {u.agency_id: u for u in User.objects.filter(username__in=["staff_yinchuan", "staff_guyuan"])}
+    region = User.objects.get(username="staff_region")
+    institutions = list(Institution.objects.filter(name__in=INSTITUTIONS).order_by("code"))
+    for month in (11, 12):
+        _declare_and_settle(institutions, date(year, month, 1), 8, clerks, region)
+    if AnnualBatch.objects.filter(year=year, status=BatchStatus.APPROVED).exists():
+        return
+    for inst in institutions[:-1]:
+        rng = random.Random(f"score-{inst.code}-{year}")
+        score_set(institution=inst, year=year, actor=region, components=[
+            {"kind": "assessment", "points": f"{rng.randint(5200, 6800) / 100:.2f}", "label": "年度考核（满分70）"},
+            {"kind": "supervision", "points": f"{rng.randint(2200, 3000) / 100:.2f}", "label": "日常监督检查（满分30）"},
+        ])
+    settlement_annual_run(year=year, actor=None)
+    hospital = Institution.objects.filter(name=INSTITUTIONS[0]).first()
+    if hospital and not AnnualApplication.objects.filter(institution=hospital, year=year).exists():
+        annual_application_submit(
+            institution=hospital, year=year, actor=clerks.get(hospital.agency_id, region), note="演示数据",
+            materials={
+                "declaration_form": ContentFile("结算申报表（演示）".encode(), name=f"结算申报表{year}.pdf"),
+                "cost_report": ContentFile("费用情况分析报告（演示）".encode(), name=f"费用情况分析报告{year}.pdf"),
+            },
+        )
+
+
 def load_demo_settlement() -> None:
     today = timezone.localdate()
     last = add_months(month_start(today), -1)
@@ -66,18 +117,11 @@ def load_demo_settlement() -> None:
     clerks = {u.agency_id: u for u in User.objects.filter(username__in=["staff_yinchuan", "staff_guyuan"])}
     region = User.objects.get(username="staff_region")
     institutions = list(Institution.objects.filter(name__in=INSTITUTIONS).order_by("code"))
-    for period, count in ((before, 14), (last, 12)):
-        for inst in institutions:
-            rng = random.Random(f"{inst.code}-{period}")
-            declarations_import(rows=_lines(inst, period, rng, count), source=ImportSource.COMMAND, actor=None,
-                                file_name=f"demo-{inst.code}-{month_code(period)}.csv")
-
-    # The month before last: reviewed, settled, approved for payment (frozen).
-    if not MonthlyBatch.objects.filter(period=before, status=BatchStatus.APPROVED).exists():
-        lines_approve_pending(period=before, actor=region)
-        settlement_month_end_run(period=before, actor=None)
-        for batch in MonthlyBatch.objects.filter(period=before, status=BatchStatus.CALCULATED).select_related("agency"):
-            settlement_month_approve(period=before, agency=batch.agency, actor=clerks.get(batch.agency_id, region))
+    _declare_and_settle(institutions, before, 14, clerks, region)
+    for inst in institutions:
+        rng = random.Random(f"{inst.code}-{last}")
+        declarations_import(rows=_lines(inst, last, rng, 12), source=ImportSource.COMMAND, actor=None,
+                            file_name=f"demo-{inst.code}-{month_code(last)}.csv")
 
     reminders_refresh()
 

@@ -152,3 +152,50 @@ class HoldLiftForm(forms.Form):
 class AdjustmentForm(forms.Form):
     amount = forms.CharField(label=_("调整金额"), help_text=_("正数补付，负数扣回"))
     reason = forms.CharField(label=_("更正事由"), max_length=1000)
+
+
+# ---- year-end ------------------------------------------------------------------------------------
+
+
+class ApproveAnnualForm(forms.Form):
+    agency = forms.IntegerField()
+    expected_released = forms.DecimalField(max_digits=16, decimal_places=2, required=False)
+
+
+class ScoreImportForm(forms.Form):
+    file = forms.FileField(label=_("考核得分文件"), help_text=_("CSV（UTF-8）或 XLSX，列：机构编码, 年度, 考核得分"))
+
+
+class ScoreForm(forms.Form):
+    """The hand-entered base of a score; deductions from violation cases are added by their decisions."""
+
+    assessment = forms.CharField(label=_("年度考核得分"), required=False, widget=forms.TextInput(attrs=AMOUNT))
+    supervision = forms.CharField(label=_("日常监督检查得分"), required=False, widget=forms.TextInput(attrs=AMOUNT))
+    other = forms.CharField(label=_("其他加减分"), required=False, widget=forms.TextInput(attrs=AMOUNT))
+    note = forms.CharField(label=_("说明"), required=False, max_length=500)
+
+    def components(self) -> list[dict]:
+        d = self.cleaned_data
+        out = []
+        for kind in ("assessment", "supervision", "other"):
+            if (d.get(kind) or "").strip():
+                out.append({"kind": kind, "points": d[kind], "note": d.get("note") or ""})
+        return out
+
+
+class AnnualApplicationForm(forms.Form):
+    year = forms.IntegerField(label=_("结算年度"), min_value=2000, max_value=2100)
+    declaration_form = forms.FileField(label=_("结算申报表"), required=False)
+    cost_report = forms.FileField(label=_("费用情况分析报告"), required=False)
+    other = forms.FileField(label=_("其他材料"), required=False)
+    note = forms.CharField(label=_("申请说明"), required=False, widget=forms.Textarea(attrs={"rows": 3}))
+
+    def __init__(self, *args, institutions=None, **kwargs):
+        super().__init__(*args, **kwargs)
+        if institutions is not None:
+            self.fields = {"institution": _institution_field(institutions), **self.fields}
+
+
+class AnnualDecisionForm(forms.Form):
+    decision = forms.ChoiceField(label=_("办理"), choices=[("accept", _("受理")), ("return", _("退回补正"))])
+    note = forms.CharField(label=_("意见"), required=False, max_length=1000)

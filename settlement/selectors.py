@@ -4,7 +4,10 @@ and API answer 404 and confirm nothing."""
 
 from datetime import date
 
-from django.db.models import Count, Q, QuerySet, Sum
+from decimal import Decimal
+
+from django.db.models import Count, DecimalField, F, Q, QuerySet, Sum, Value
+from django.db.models.functions import Coalesce
 
 from accounts.models import Role
 from institutions.models import Institution
@@ -13,6 +16,9 @@ from institutions.selectors import institutions_for as _scoped_institutions
 
 from .models import (
     Declaration,
+    Deduction,
+    PaymentHold,
+    SettlementAdjustment,
     DeclarationImport,
     DeclarationLine,
     ImportRejection,
@@ -129,3 +135,30 @@ def home_summary(user) -> dict:
         "held_lines": lines_for(user).filter(status="held").count(),
         "batches_to_approve": batches_for(user).filter(status="calculated").order_by("period"),
     }
+
+
+def deductions_for(user) -> QuerySet[Deduction]:
+    """Receivables in scope, each with what frozen settlements have offset (used) and what remains."""
+    used = Coalesce(
+        Sum("offsets__amount", filter=Q(offsets__settlement__frozen=True)),
+        Value(Decimal("0.00")),
+        output_field=DecimalField(max_digits=14, decimal_places=2),
+    )
+    return (
+        Deduction.objects.filter(institution__in=institutions_for(user))
+        .select_related("institution", "created_by")
+        .annotate(used=used, remaining=F("amount") - F("used"))
+        .order_by("-created_at", "-pk")
+    )
+
+
+def holds_for(user) -> QuerySet[PaymentHold]:
+    return PaymentHold.objects.filter(institution__in=institutions_for(user)).select_related(
+        "institution", "created_by", "lifted_by"
+    )
+
+
+def adjustments_for(user) -> QuerySet[SettlementAdjustment]:
+    return SettlementAdjustment.objects.filter(institution__in=institutions_for(user)).select_related(
+        "institution", "created_by"
+    )

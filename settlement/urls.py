@@ -3,7 +3,7 @@
 from django.urls import path, register_converter
 
 from .converters import MonthConverter
-from .views import declarations, review, settlements
+from .views import annual, declarations, review, settlements
 
 register_converter(MonthConverter, "month")
 
@@ -40,4 +40,23 @@ urlpatterns = [
     path("receivables/deductions/new/", settlements.deduction_new, name="deduction_new"),
     path("receivables/holds/new/", settlements.hold_new, name="hold_new"),
     path("receivables/holds/<int:pk>/lift/", settlements.hold_lift, name="hold_lift"),
+    # year-end: applications, scores, the deposit release
+    path("annual/", annual.annual_list, name="annual_list"),
+    path("annual/<int:year>/", annual.annual_year, name="annual_year"),
+    path("annual/<int:year>/run/", annual.annual_run_start, name="annual_run_start"),
+    path("annual/<int:year>/approve/", annual.annual_approve, name="annual_approve"),
+    path("annual/<int:year>/export/", annual.annual_export, name="annual_export"),
+    path("annual/<int:year>/summary/", annual.annual_summary, name="annual_summary"),
+    path("annual/<int:year>/scores/", annual.score_list, name="score_list"),
+    path("annual/<int:year>/scores/import/", annual.score_import, name="score_import"),
+    path("annual/<int:year>/scores/<int:institution>/", annual.score_detail, name="score_detail"),
+    path("annual/<int:year>/scores/<int:institution>/edit/", annual.score_edit, name="score_edit"),
+    path("annual/statements/", annual.annual_statement_list, name="annual_statement_list"),
+    path("annual/statements/<int:pk>/", annual.annual_statement, name="annual_statement"),
+    path("annual/statements/<int:pk>/pdf/", annual.annual_statement_pdf, name="annual_statement_pdf"),
+    path("annual/applications/", annual.application_list, name="application_list"),
+    path("annual/applications/new/", annual.application_new, name="application_new"),
+    path("annual/applications/<int:pk>/", annual.application_detail, name="application_detail"),
+    path("annual/applications/<int:pk>/decide/", annual.application_decide, name="application_decide"),
+    path("annual/materials/<int:pk>/", annual.material_download, name="annual_material"),
 ]

@@ -5,10 +5,18 @@ tests/conftest.py provide the institutions (银川市第一人民医院 is JG000
 """
 
 import csv
+import importlib
 import io
-from datetime import date
+import itertools
+from datetime import date, datetime
+from zoneinfo import ZoneInfo
 
-from settlement.models import ImportSource
+import pytest
+import time_machine
+from django.apps import apps
+from django.core.management import CommandError, call_command
+
+from settlement.models import DeclarationLine, ImportSource, MonthlySettlement
 from settlement.services.declaration_files import open_rows
 from settlement.services.declaration_import import declarations_import
 from settlement.services.declaration_rows import HEADERS
@@ -69,3 +77,68 @@ def settle(period_text: str, *, approve_as=None, agency=None):
     if approve_as is not None:
         settlement_month_approve(period=period, agency=agency or approve_as.agency, actor=approve_as)
     return result
+
+
+# ---- added for the service and command tests of issue 4 ----------------------------------------
+
+SHANGHAI = ZoneInfo("Asia/Shanghai")
+_serial = itertools.count(1)
+
+
+def travel(year, mon, day, hour=9):
+    """Pin the clock (the deadlines and "is the month closed" read today's date in Asia/Shanghai)."""
+    return time_machine.travel(datetime(year, mon, day, hour, 0, tzinfo=SHANGHAI), tick=True)
+
+
+def lines_of(code, *amounts, period="2026-10", category="门诊", day=5):
+    """One file row per in-scope amount (total = in-scope), each for a different injured worker,
+    so that no two rows of a test are the same line."""
+    out = []
+    for amount in amounts:
+        n = next(_serial)
+        out.append(row(code, period=period, card=f"6401021990{n:08d}", name=f"工伤职工{n}", category=category,
+                       visit=f"{period}-{day:02d}", total=str(amount)))
+    return out
+
+
+def declare(code, *amounts, period="2026-10", category="门诊"):
+    """Declare lines as the command line does (every month accepted); returns them in order."""
+    report = import_rows(lines_of(code, *amounts, period=period, category=category))
+    assert (report.batch.accepted, report.batch.rejected) == (len(amounts), 0), report.as_text()
+    return list(DeclarationLine.objects.filter(batch=report.batch).order_by("source_row"))
+
+
+def write_file(tmp_path, data: bytes, name="declarations.csv") -> str:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return str(path)
+
+
+def command(name, *args, **options) -> str:
+    """call_command, returning what it printed."""
+    out = io.StringIO()
+    call_command(name, *args, stdout=out, stderr=io.StringIO(), **options)
+    return out.getvalue()
+
+
+def command_refused(name, *args, **options):
+    """The command must stop with a message and exit status 1 (CommandError.returncode, which
+    manage.py passes to sys.exit); returns the CommandError."""
+    with pytest.raises(CommandError) as exc:
+        command(name, *args, **options)
+    assert exc.value.returncode == 1
+    return exc.value
+
+
+def settlement_rows(period_text):
+    """The month's settlement rows as comparable values, by institution code."""
+    fields = ("institution__code", "line_count", "declared_amount", "approved_amount", "adjustment_amount",
+              "deposit_rate", "deposit", "payable", "shortfall", "deduction_amount", "carried_forward",
+              "released_amount", "held", "held_amount", "net_amount", "rule_version", "frozen")
+    return {r["institution__code"]: r for r in MonthlySettlement.objects.filter(period=month(period_text)).values(*fields)}
+
+
+def ensure_settlement_defaults():
+    """A transaction=True test ends with a flush that empties what migration 0002 put in (the policy
+    parameters and the review reasons); put them back so such a test can settle."""
+    importlib.import_module("settlement.migrations.0002_policy_and_reasons").forward(apps, None)

@@ -175,7 +175,7 @@ def test_hospital_guyuan_is_scoped_to_guyuan(client_for, institution):
 
 
 def _named_urls():
-    """(view name, converter names) of every named URL outside the self-guarded namespaces."""
+    """(view name, converters) of every named URL outside the self-guarded namespaces."""
     found = []
 
     def walk(patterns, namespace, converters):
@@ -186,11 +186,11 @@ def _named_urls():
                 ns = namespace
                 if p.namespace:
                     ns = f"{namespace}:{p.namespace}" if namespace else p.namespace
-                walk(p.url_patterns, ns, converters + list(p.pattern.converters))
+                walk(p.url_patterns, ns, converters + list(p.pattern.converters.values()))
             elif isinstance(p, URLPattern):
                 if p.name:
                     name = f"{namespace}:{p.name}" if namespace else p.name
-                    found.append((name, converters + list(p.pattern.converters)))
+                    found.append((name, converters + list(p.pattern.converters.values())))
                 else:
                     found.append((None, repr(p)))
 
@@ -224,7 +224,14 @@ def _page_urls():
     for name, converters in _named_urls():
         if not name or name.startswith("api:") or URL_ROLES.get(name) == PUBLIC:
             continue
-        yield name, reverse(name, args=[1] * len(converters))
+        yield name, reverse(name, args=[_sample(c) for c in converters])
+
+
+def _sample(converter):
+    """A value the converter accepts: a month for <month:…>, otherwise 1."""
+    from settlement.converters import MonthConverter
+
+    return "2026-10" if isinstance(converter, MonthConverter) else 1
 
 
 @pytest.mark.django_db

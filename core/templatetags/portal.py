@@ -22,3 +22,9 @@ def money(value):
 
 
 register.filter("mask_card", mask_card)
+
+
+@register.filter
+def get_item(mapping, key):
+    """{{ mapping|get_item:key }} — a dict looked up by a variable."""
+    return mapping.get(key) if hasattr(mapping, "get") else None

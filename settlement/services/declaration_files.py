@@ -1,4 +1,5 @@
-"""Reading a declarations file (SPEC §8) as a stream of rows: CSV (UTF-8, with or without BOM) or
+"""Reading an interchange file (the declarations file of SPEC §8, the assessment scores file) as a
+stream of rows: CSV (UTF-8, with or without BOM) or
 XLSX, told apart by content. Memory stays flat however long the file is.
 
 A file of the wrong shape (not UTF-8, not a readable XLSX, empty, missing or unknown columns) is
@@ -10,9 +11,10 @@ import csv
 import io
 from collections.abc import Iterator
 from dataclasses import dataclass
+from operator import itemgetter
 
 from core.errors import FileRejected
-from .declaration_rows import COLUMNS, HEADERS, cell_text, header_key
+from .declaration_rows import COLUMNS, cell_text, header_key
 
 SNIFF_BYTES = 64 * 1024
 HEADER_SEARCH_ROWS = 10
@@ -27,12 +29,13 @@ class RowStream:
     rows: Iterator[tuple[int, dict]]
 
 
-def _header_positions(row: list) -> dict[str, int] | None:
-    """Column positions when this row is the header, else None. Raises on a header of the wrong shape."""
+def _header_positions(row: list, columns, optional) -> dict[str, int] | None:
+    """Column positions when this row is the header, else None. Raises on a header of the wrong shape.
+    `optional` columns may be present or not (their cells are read but not required)."""
     labels = [header_key(c) for c in row]
     if "机构编码" not in labels:
         return None
-    wanted = dict((h, k) for k, h in COLUMNS)
+    wanted = {h: k for k, h in (*columns, *optional)}
     positions, unknown, duplicated = {}, [], []
     for pos, label in enumerate(labels):
         if not label:
@@ -44,7 +47,7 @@ def _header_positions(row: list) -> dict[str, int] | None:
             duplicated.append(label)
         else:
             positions[key] = pos
-    missing = [h for k, h in COLUMNS if k not in positions]
+    missing = [h for k, h in columns if k not in positions]
     problems = []
     if missing:
         problems.append("缺少列：" + "、".join(missing))
@@ -53,39 +56,53 @@ def _header_positions(row: list) -> dict[str, int] | None:
     if duplicated:
         problems.append("重复的列：" + "、".join(duplicated))
     if problems:
+        expected = [h for _, h in columns]
         raise FileRejected(
-            "列与申报文件格式不符：" + "；".join(problems) + "。应为：" + "、".join(HEADERS) + "。",
+            "列与文件格式不符：" + "；".join(problems) + "。应为：" + "、".join(expected) + "。",
             code="bad_columns",
-            detail={"missing": missing, "unknown": unknown, "duplicated": duplicated, "expected": HEADERS},
+            detail={"missing": missing, "unknown": unknown, "duplicated": duplicated, "expected": expected},
         )
     return positions
 
 
-def _rows(records: Iterator[list], cell=cell_text) -> Iterator[tuple[int, dict]]:
+def _rows(records: Iterator[list], columns, optional, cell=cell_text) -> Iterator[tuple[int, dict]]:
+    """cell: how a cell becomes text; None for CSV, whose cells are text already."""
+    records = iter(records)  # the fast loop below carries on with the same iterator
     positions = None
-    width = 0
     number = 0
     for number, record in enumerate(records, start=1):
-        if positions is None:
-            if number > HEADER_SEARCH_ROWS:
-                break
-            positions = _header_positions(record)
-            if positions is not None:
-                width = max(positions.values()) + 1
-            continue
-        if not any(cell(c).strip() for c in record):
-            continue  # blank line
-        values = {key: (cell(record[pos]) if pos < len(record) else "") for key, pos in positions.items()}
-        extra = [cell(c) for c in record[width:] if cell(c).strip()]
-        if extra:
-            values[EXTRA] = extra
-        yield number, values
+        if number > HEADER_SEARCH_ROWS:
+            break
+        positions = _header_positions(record, columns, optional)
+        if positions is not None:
+            break
     if positions is None:
         if number == 0:
             raise FileRejected("文件为空。", code="empty_file")
         raise FileRejected(
-            "找不到表头：前10行中没有“机构编码”列。申报文件的列应为：" + "、".join(HEADERS) + "。", code="bad_header"
+            "找不到表头：前10行中没有“机构编码”列。文件的列应为：" + "、".join(h for _, h in columns) + "。",
+            code="bad_header",
         )
+    width = max(positions.values()) + 1
+    keys = list(positions)
+    pick = itemgetter(*positions.values())
+    for number, record in enumerate(records, start=number + 1):
+        if cell is None and len(record) == width:
+            # The usual CSV row: exactly the header's cells, already text. Same result as below,
+            # without a call per cell (a million rows make every call per cell count).
+            first = record[0]
+            if (not first or first.isspace()) and not any(c.strip() for c in record):
+                continue  # blank line
+            yield number, dict(zip(keys, pick(record)))
+            continue
+        text = cell or _plain
+        if not any(text(c).strip() for c in record):
+            continue  # blank line
+        values = {key: (text(record[pos]) if pos < len(record) else "") for key, pos in positions.items()}
+        extra = [text(c) for c in record[width:] if text(c).strip()]
+        if extra:
+            values[EXTRA] = extra
+        yield number, values
 
 
 def _check_utf8(head: bytes) -> None:
@@ -107,18 +124,14 @@ def _check_utf8(head: bytes) -> None:
 def _csv_records(fh) -> Iterator[list]:
     text = io.TextIOWrapper(fh, encoding="utf-8-sig", newline="")
     reader = csv.reader(text)
-    while True:
-        try:
-            record = next(reader)
-        except StopIteration:
-            return
-        except UnicodeDecodeError:
-            raise FileRejected(
-                f"文件第{reader.line_num + 1}行附近含有非 UTF-8 字符，整个文件未导入。", code="bad_encoding"
-            ) from None
-        except csv.Error as exc:
-            raise FileRejected(f"CSV 格式错误（第{reader.line_num}行）：{exc}", code="bad_csv") from None
-        yield record
+    try:
+        yield from reader  # the reader's own errors surface here, with its line number
+    except UnicodeDecodeError:
+        raise FileRejected(
+            f"文件第{reader.line_num + 1}行附近含有非 UTF-8 字符，整个文件未导入。", code="bad_encoding"
+        ) from None
+    except csv.Error as exc:
+        raise FileRejected(f"CSV 格式错误（第{reader.line_num}行）：{exc}", code="bad_csv") from None
 
 
 def _xlsx_records(fh) -> Iterator[list]:
@@ -136,18 +149,19 @@ def _xlsx_records(fh) -> Iterator[list]:
         wb.close()
 
 
-def open_rows(fh, name: str = "") -> RowStream:
-    """fh: a binary, seekable file. The header must be within the first ten rows."""
+def open_rows(fh, name: str = "", *, columns=COLUMNS, optional=()) -> RowStream:
+    """fh: a binary, seekable file. The header must be within the first ten rows. `columns` are
+    (key, header) pairs, all required; the default is the declarations file of SPEC §8."""
     head = fh.read(SNIFF_BYTES)
     fh.seek(0)
     if not head.strip():
         raise FileRejected("文件为空。", code="empty_file")
     if head[:4] == b"PK\x03\x04":
-        return RowStream("xlsx", _rows(_xlsx_records(fh)))
+        return RowStream("xlsx", _rows(_xlsx_records(fh), columns, optional))
     if name.lower().endswith((".xlsx", ".xls")):
         raise FileRejected("无法读取 Excel 文件：请使用 .xlsx 格式（Excel 2007 及以上）。", code="bad_xlsx")
     _check_utf8(head)
-    return RowStream("csv", _rows(_csv_records(fh), cell=_plain))
+    return RowStream("csv", _rows(_csv_records(fh), columns, optional, cell=None))
 
 
 def _plain(value) -> str:

@@ -4,6 +4,11 @@ from a file, the entry form, the API or the command line.
 The checks run once per row of files of a million lines, so they avoid Decimal and keep amounts
 as whole fen (ints) while checking: in-scope + self-paid + non-injury must equal the total
 exactly. The normalised text ("12.50") goes to the database, which stores it as numeric(14, 2).
+
+A row is first tried on a fast path that only recognises well-formed rows in their usual shape
+(plain text cells, amounts like 1234.50, dates like 2026-03-05) and gives up on anything else;
+the full check then runs and produces every message. So the fast path never decides a refusal,
+and a row it accepts is exactly the row the full check would have built (docs/performance.md).
 """
 
 import hashlib
@@ -12,6 +17,9 @@ import uuid
 from calendar import monthrange
 from dataclasses import dataclass
 from datetime import date, datetime
+from functools import cache
+
+from django.utils import translation
 
 from core.text import squash
 
@@ -38,11 +46,30 @@ KEYS = [k for k, _ in COLUMNS]
 BLANK_IS_ZERO = {"self_paid", "non_injury"}
 AMOUNT_LABELS = {"total": "总费用", "in_scope": "统筹范围内费用", "self_paid": "个人自付", "non_injury": "非工伤费用"}
 
-CATEGORY_BY_TEXT = {c.label: c.value for c in Category} | {c.value: c.value for c in Category}
 MAX_FEN = 10**12 * 100 - 1  # numeric(14, 2)
 
 _AMOUNT = re.compile(r"([0-9]{1,12})(?:\.([0-9]*))?")
 _DATE = re.compile(r"(\d{4})[-/.年](\d{1,2})[-/.月](\d{1,2})日?")
+
+
+@cache
+def category_by_text() -> dict[str, str]:
+    """类别 as written (住院, or the stored value inpatient) → the stored value.
+
+    Keyed by plain strings: the labels are lazy translations, and a dict keyed by them compares
+    each lookup through the translation machinery (a third of the time of a row). The file format
+    is Chinese (SPEC §8), so the key is the label's source text, whatever language is active."""
+    with translation.override(None):
+        return {str(c.label): c.value for c in Category} | {c.value: c.value for c in Category}
+
+
+def _squash(text) -> str:
+    """squash(), returning a plain cell that holds no white space as it is (the usual case)."""
+    # White space is " " or a non-printable character (str.isspace ⊂ " " ∪ not isprintable),
+    # so such a string is what squash would return.
+    if type(text) is str and " " not in text and text.isprintable():
+        return text
+    return squash(text)
 
 
 def header_key(cell) -> str:
@@ -61,18 +88,26 @@ class Target:
     agency_id: int
 
 
-@dataclass
+@dataclass(slots=True)
 class GoodRow:
     row_no: int
     target: Target
     period: date
-    fingerprint: uuid.UUID
+    # The fingerprint as 32 hex digits: building a uuid.UUID per row costs more than the md5.
+    fingerprint_hex: str
     card_no: str
     name: str
     category: str
     visit_date: date
     discharge_date: date | None
     amounts: tuple[str, str, str, str]  # total, in_scope, self_paid, non_injury as "12.50"
+    # ISO texts of the dates, which the fingerprint and the staging COPY both need.
+    visit_iso: str = ""
+    discharge_iso: str = ""
+
+    @property
+    def fingerprint(self) -> uuid.UUID:
+        return uuid.UUID(self.fingerprint_hex)
 
 
 class RowError(Exception):
@@ -104,6 +139,26 @@ def parse_amount(text, label: str, *, blank_zero: bool) -> int:
 
 def fen_text(fen: int) -> str:
     return f"{fen // 100}.{fen % 100:02d}"
+
+
+def _fast_amount(text, blank_zero: bool):
+    """(fen, normalised text) of an amount written plainly (1234.50, 12.5, 300), else None.
+
+    Only for text that parse_amount accepts unchanged: ASCII digits, at most 12 before the point
+    and 2 after, no sign or spaces. Anything else (and every error) is left to parse_amount."""
+    if type(text) is not str:
+        return None
+    if not text:
+        return (0, "0.00") if blank_zero else None
+    whole, _, frac = text.partition(".")
+    if not (whole.isascii() and whole.isdigit() and len(whole) <= 12):
+        return None
+    if frac and not (len(frac) <= 2 and frac.isascii() and frac.isdigit()):
+        return None
+    fen = int(whole) * 100 + int((frac + "00")[:2])  # ≤ 999999999999.99, never above MAX_FEN
+    if len(frac) == 2 and (whole[0] != "0" or len(whole) == 1):
+        return fen, text  # already as fen_text writes it
+    return fen, fen_text(fen)
 
 
 def parse_date(value, label: str, *, required: bool) -> date | None:
@@ -158,6 +213,12 @@ class RowChecker:
         self._targets: dict[str, Target | None] = {}
         self._periods: dict[str, date | None] = {}
         self._month_rules: dict[tuple[int, date], tuple[str, bool]] = {}
+        # Fast-path caches, keyed by the cell as sent: a month has few distinct months and days.
+        # Bounded, so a file of a million different dates cannot grow them without limit.
+        self._fast_periods: dict[str, tuple[date, str, date]] = {}  # → (period, iso, last day)
+        self._fast_visits: dict[str, tuple[date, str]] = {}
+        self._fast_discharges: dict[str, tuple[date | None, str]] = {"": (None, "")}
+        self._categories = category_by_text()
 
     def _target(self, code: str) -> Target:
         if code not in self._targets:
@@ -185,6 +246,85 @@ class RowChecker:
 
     def check(self, row_no: int, cells: dict) -> tuple[GoodRow, bool]:
         """(the row, late) or RowError with every reason found, joined."""
+        fast = self._check_fast(row_no, cells)
+        if fast is not None:
+            return fast
+        return self._check_full(row_no, cells)
+
+    def _check_fast(self, row_no: int, cells: dict) -> tuple[GoodRow, bool] | None:
+        """The well-formed row in its usual shape, or None: then _check_full decides.
+
+        Every test here is one of _check_full's, in a form that only ever says yes to what
+        _check_full accepts, and the values built are the ones it builds. It never raises."""
+        try:
+            code_raw, period_raw = cells["code"], cells["period"]
+            card_raw, name_raw, category_raw = cells["card_no"], cells["name"], cells["category"]
+            visit_raw, discharge_raw = cells["visit_date"], cells["discharge_date"]
+            amount_raws = cells["total"], cells["in_scope"], cells["self_paid"], cells["non_injury"]
+        except KeyError:
+            return None
+        code = _squash(code_raw)
+        target = self._targets.get(code)
+        if target is None:
+            if code in self._targets:
+                return None
+            try:
+                target = self._target(code)
+            except RowError:
+                return None
+        if type(period_raw) is not str:
+            return None
+        month = self._fast_periods.get(period_raw)
+        if month is None:
+            try:
+                period = self._period(squash(period_raw))
+            except RowError:
+                return None
+            month = (period, period.isoformat(), period.replace(day=monthrange(period.year, period.month)[1]))
+            if len(self._fast_periods) < _FAST_CACHE:
+                self._fast_periods[period_raw] = month
+        period, period_iso, last_day = month
+        card_no = _squash(card_raw)
+        name = _squash(name_raw)
+        if not card_no or len(card_no) > 30 or not name or len(name) > 50:
+            return None
+        category = self._categories.get(_squash(category_raw))
+        if category is None:
+            return None
+        visit = _fast_date(self._fast_visits, visit_raw, required=True)
+        discharge = _fast_date(self._fast_discharges, discharge_raw, required=False)
+        if visit is None or discharge is None:
+            return None
+        visit_date, visit_iso = visit
+        discharge_date, discharge_iso = discharge
+        total = _fast_amount(amount_raws[0], False)
+        in_scope = _fast_amount(amount_raws[1], False)
+        self_paid = _fast_amount(amount_raws[2], True)
+        non_injury = _fast_amount(amount_raws[3], True)
+        if total is None or in_scope is None or self_paid is None or non_injury is None:
+            return None
+        if in_scope[0] + self_paid[0] + non_injury[0] != total[0]:
+            return None
+        if discharge_date is not None and discharge_date < visit_date:
+            return None
+        if (discharge_date or visit_date) > last_day:
+            return None
+        key = (target.institution_id, period)
+        rule = self._month_rules.get(key)
+        if rule is None:
+            rule = self._month_rules[key] = self.month_rule(target, period)
+        refusal, late = rule
+        if refusal:
+            return None
+        amounts = (total[1], in_scope[1], self_paid[1], non_injury[1])
+        fingerprint = _fingerprint_hex(code, period_iso, card_no, name, category, visit_iso, discharge_iso, amounts)
+        row = GoodRow(
+            row_no, target, period, fingerprint, card_no, name, category, visit_date, discharge_date, amounts,
+            visit_iso, discharge_iso,
+        )
+        return row, late
+
+    def _check_full(self, row_no: int, cells: dict) -> tuple[GoodRow, bool]:
         errors = []
 
         def attempt(fn, *args, **kwargs):
@@ -208,7 +348,7 @@ class RowChecker:
         elif len(name) > 50:
             errors.append("姓名超过50个字")
         category_text = squash(cells.get("category"))
-        category = CATEGORY_BY_TEXT.get(category_text)
+        category = self._categories.get(category_text)
         if category is None:
             errors.append(f"类别“{category_text}”无效（应为 住院、门诊、康复 或 辅助器具）" if category_text else "类别不能为空")
         visit = attempt(parse_date, cells.get("visit_date"), "就诊日期", required=True)
@@ -239,16 +379,44 @@ class RowChecker:
         if errors:
             raise RowError("；".join(errors))
         amounts = tuple(fen_text(fen[k]) for k in AMOUNT_LABELS)
-        fingerprint = row_fingerprint(
-            code, period, card_no, name, category, visit, discharge, amounts
+        visit_iso, discharge_iso = visit.isoformat(), discharge.isoformat() if discharge else ""
+        fingerprint = _fingerprint_hex(code, period.isoformat(), card_no, name, category, visit_iso, discharge_iso, amounts)
+        row = GoodRow(
+            row_no, target, period, fingerprint, card_no, name, category, visit, discharge, amounts, visit_iso, discharge_iso
         )
-        return GoodRow(row_no, target, period, fingerprint, card_no, name, category, visit, discharge, amounts), late
+        return row, late
+
+
+_FAST_CACHE = 4096
+
+
+def _fast_date(seen: dict, raw, *, required: bool):
+    """(date, ISO text) of a date cell through a small cache, or None where parse_date refuses
+    it (the full check then says why). A blank optional date is (None, "")."""
+    hit = seen.get(raw) if type(raw) is str else None
+    if hit is not None:
+        return hit
+    try:
+        value = parse_date(raw, "", required=required)
+    except RowError:
+        return None
+    hit = (value, value.isoformat() if value else "")
+    if type(raw) is str and len(seen) < _FAST_CACHE:
+        seen[raw] = hit
+    return hit
+
+
+def _fingerprint_hex(code, period_iso, card_no, name, category, visit_iso, discharge_iso, amounts) -> str:
+    text = "|".join((code, period_iso, card_no, name, category, visit_iso, discharge_iso, *amounts))
+    return hashlib.md5(text.encode("utf-8"), usedforsecurity=False).hexdigest()
 
 
 def row_fingerprint(code, period, card_no, name, category, visit, discharge, amounts) -> uuid.UUID:
     """The same declared row, however it was typed (12.5 or 12.50, 2026/3/5 or 2026-03-05),
     has the same fingerprint; any difference in any cell makes a different line."""
-    text = "|".join(
-        [code, period.isoformat(), card_no, name, category, visit.isoformat(), discharge.isoformat() if discharge else "", *amounts]
+    return uuid.UUID(
+        _fingerprint_hex(
+            code, period.isoformat(), card_no, name, category, visit.isoformat(),
+            discharge.isoformat() if discharge else "", amounts,
+        )
     )
-    return uuid.UUID(bytes=hashlib.md5(text.encode("utf-8"), usedforsecurity=False).digest())

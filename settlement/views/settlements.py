@@ -4,10 +4,7 @@ settlements (deductions, deferrals, corrections)."""
 
 from django.contrib import messages
 from django.core.paginator import Paginator
-from decimal import Decimal
-
-from django.db.models import Count, DecimalField, F, Q, Sum, Value
-from django.db.models.functions import Coalesce
+from django.db.models import Count, Q, Sum
 from django.http import HttpResponse, JsonResponse
 from django.shortcuts import get_object_or_404, redirect, render
 from django.urls import reverse
@@ -19,7 +16,7 @@ from institutions.selectors import agencies_for
 
 from .. import selectors
 from ..forms import AdjustmentForm, ApproveForm, DeductionForm, HoldForm, HoldLiftForm, MonthField, RunForm
-from ..models import PAYING, BatchStatus, Category, Deduction, DeductionKind, DeclarationLine, PaymentHold, RunKind
+from ..models import PAYING, BatchStatus, Category, DeductionKind, DeclarationLine, PaymentHold, RunKind
 from ..services import receivables as rec
 from ..services.month_end import settlement_month_approve
 from ..services.periods import is_closed, month_code, month_label
@@ -27,7 +24,6 @@ from ..services.runs import run_progress, run_request
 from .declarations import CONTENT_TYPES, last_month
 
 PDF = "application/pdf"
-ZERO = Value(Decimal("0.00"), output_field=DecimalField(max_digits=14, decimal_places=2))
 
 
 def _can_act(user) -> bool:
@@ -207,15 +203,9 @@ def adjustment_new(request, pk):
 
 def receivables(request):
     institutions = selectors.institutions_for(request.user)
-    deductions = (
-        Deduction.objects.filter(institution__in=institutions).select_related("institution", "created_by")
-        .annotate(used=Coalesce(Sum("offsets__amount", filter=Q(offsets__settlement__frozen=True)), ZERO))
-        .annotate(remaining=F("amount") - F("used"))
-        .order_by("-created_at")
-    )
-    holds = PaymentHold.objects.filter(institution__in=institutions).select_related("institution").order_by("lifted_on", "-started_on")
+    holds = selectors.holds_for(request.user).order_by("lifted_on", "-started_on")
     return render(request, "settlement/receivables.html", {
-        "deductions": deductions[:200], "holds": holds[:200], "can_act": _can_act(request.user),
+        "deductions": selectors.deductions_for(request.user)[:200], "holds": holds[:200], "can_act": _can_act(request.user),
         "institutions": institutions.order_by("code"),
         "kinds": [(v, label) for v, label in DeductionKind.choices if v != DeductionKind.NEGATIVE_BALANCE],
     })
@@ -258,7 +248,7 @@ def hold_new(request):
 
 @require_POST
 def hold_lift(request, pk):
-    hold = get_object_or_404(PaymentHold.objects.filter(institution__in=selectors.institutions_for(request.user)), pk=pk)
+    hold = get_object_or_404(selectors.holds_for(request.user), pk=pk)
     form = HoldLiftForm(request.POST)
     form.is_valid()
     try:
