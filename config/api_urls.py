@@ -9,4 +9,5 @@ urlpatterns = [
     path("", include("institutions.api_urls")),
     path("", include("agreements.api_urls")),
     path("", include("settlement.api_urls")),
+    path("", include("violations.api_urls")),
 ]

@@ -13,4 +13,6 @@ BEAT_SCHEDULE: dict = {
     # ...and the night after the review deadline the month-end batch computes last month (staff
     # then approve it for payment on the month's page).
     "settlement-month-end": {"task": "settlement.month_end", "schedule": crontab(day_of_month=26, hour=1, minute=0)},
+    # Violation cases: explanations (M§35) and rectifications past their deadline onto the task lists.
+    "violations-flag-overdue": {"task": "violations.flag_overdue", "schedule": crontab(hour=0, minute=40)},
 }

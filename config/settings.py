@@ -47,6 +47,7 @@ INSTALLED_APPS = [
     "institutions",
     "agreements",
     "settlement",
+    "violations",
     "audit",
 ]
 

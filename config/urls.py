@@ -13,6 +13,7 @@ urlpatterns = [
     path("audit/", include("audit.urls")),
     path("agreements/", include("agreements.urls")),
     path("settlement/", include("settlement.urls")),
+    path("violations/", include("violations.urls")),
     path("api/", include("config.api_urls")),
     path("admin/", admin.site.urls),
 ]

@@ -108,6 +108,18 @@ URL_ROLES: dict[str, object] = {
     "settlement:application_detail": ANY,
     "settlement:application_decide": STAFF,
     "settlement:annual_material": ANY,
+    # violation cases (issue 6): staff and auditors handle cases; an institution reads its own cases
+    # (without the internal notes and evidence), explains and reports on its rectification
+    "violations:list": ANY,
+    "violations:new": STAFF_AUDIT,
+    "violations:statistics": STAFF_AUDIT,
+    "violations:public": PUBLIC,
+    "violations:detail": ANY,
+    "violations:act": STAFF_AUDIT,
+    "violations:evidence_upload": STAFF_AUDIT,
+    "violations:explain": INSTITUTION,
+    "violations:evidence_download": ANY,
+    "violations:rectification_report": INSTITUTION,
     # API
     "api:schema": ANY,
     "api:docs": ANY,
@@ -158,6 +170,15 @@ URL_ROLES: dict[str, object] = {
     "api:settlement-deductions": STAFF_AUDIT,  # POST: the service refuses anyone but staff
     "api:settlement-holds": STAFF_AUDIT,  # POST: the service refuses anyone but staff
     "api:settlement-hold-lift": STAFF,
+    "api:case-list": ANY,  # POST (open a case) is refused by the service unless staff or auditor
+    "api:case-statistics": STAFF_AUDIT,
+    "api:case-detail": ANY,
+    "api:case-action": STAFF_AUDIT,
+    "api:case-explanation": INSTITUTION,
+    "api:case-evidence": STAFF_AUDIT,
+    "api:rectification-report": INSTITUTION,
+    "api:measure-list": ANY,
+    "api:public-violations": PUBLIC,  # the view itself is AllowAny
 }
 
 # Namespaces that guard themselves: Django admin (is_staff) and the browsable API's login.

@@ -57,8 +57,10 @@ def next_open_period(today: date | None = None) -> date:
 @transaction.atomic
 def deduction_register(
     *, institution, kind: str, amount, reason: str, actor, basis: str = "", source_label: str = "",
-    effective_from: date | None = None,
+    effective_from: date | None = None, recorder=None,
 ) -> Deduction:
+    """actor None with a `recorder`: registered by a violation decision (the case service checked
+    who may decide); the recorder is who is named as having registered it."""
     _require_staff(actor, institution)
     if kind not in DeductionKind.values:
         raise ApplicationError("请选择应收类型。", code="invalid_kind")
@@ -67,7 +69,8 @@ def deduction_register(
     return Deduction.objects.create(
         institution=institution, kind=kind, amount=parse_money(amount, "金额"), reason=reason.strip(),
         basis=basis.strip(), source_label=source_label.strip(),
-        effective_from=month_start(effective_from) if effective_from else next_open_period(), created_by=actor,
+        effective_from=month_start(effective_from) if effective_from else next_open_period(),
+        created_by=recorder or actor,
     )
 
 
@@ -77,7 +80,9 @@ def deduction_remaining(deduction: Deduction) -> Decimal:
 
 
 @transaction.atomic
-def hold_start(*, institution, reason: str, actor, basis: str = "", source_label: str = "", on: date | None = None) -> PaymentHold:
+def hold_start(
+    *, institution, reason: str, actor, basis: str = "", source_label: str = "", on: date | None = None, recorder=None
+) -> PaymentHold:
     """暂缓支付: from now on the institution's settlements are computed but not paid."""
     _require_staff(actor, institution)
     if not (reason or "").strip():
@@ -86,12 +91,12 @@ def hold_start(*, institution, reason: str, actor, basis: str = "", source_label
         raise ApplicationError("该机构已处于暂缓支付状态。", code="already_held")
     return PaymentHold.objects.create(
         institution=institution, reason=reason.strip(), basis=basis.strip(), source_label=source_label.strip(),
-        started_on=on or timezone.localdate(), created_by=actor,
+        started_on=on or timezone.localdate(), created_by=recorder or actor,
     )
 
 
 @transaction.atomic
-def hold_lift(*, hold: PaymentHold, actor, note: str = "", on: date | None = None) -> PaymentHold:
+def hold_lift(*, hold: PaymentHold, actor, note: str = "", on: date | None = None, recorder=None) -> PaymentHold:
     """Lift a deferral: what was held is paid with the next settlement that is run."""
     locked = PaymentHold.objects.select_for_update().select_related("institution").get(pk=hold.pk)
     _require_staff(actor, locked.institution)
@@ -100,7 +105,7 @@ def hold_lift(*, hold: PaymentHold, actor, note: str = "", on: date | None = Non
     on = on or timezone.localdate()
     if on < locked.started_on:
         raise ApplicationError("解除日期不能早于暂缓起始日期。", code="invalid_date")
-    locked.lifted_on, locked.lifted_by, locked.lift_note = on, actor, (note or "").strip()
+    locked.lifted_on, locked.lifted_by, locked.lift_note = on, recorder or actor, (note or "").strip()
     locked.save(update_fields=["lifted_on", "lifted_by", "lift_note"])
     return locked
 

@@ -126,9 +126,11 @@ def score_set(*, institution: Institution, year: int, components: list[dict], ac
 
 @transaction.atomic
 def score_add_deduction(
-    *, institution: Institution, year: int, points, label: str, actor, source_label: str = "", note: str = ""
+    *, institution: Institution, year: int, points, label: str, actor, source_label: str = "", note: str = "",
+    recorder=None,
 ) -> AssessmentScore:
-    """A violation decision's deduction (issue 6): a named negative component of that year's score."""
+    """A violation decision's deduction (issue 6): a named negative component of that year's score.
+    actor None with a `recorder`: added by a case decision, which checked who may decide."""
     _require_staff(actor, institution)
     points = parse_points(points, "扣分")
     if points <= 0:
@@ -136,9 +138,9 @@ def score_add_deduction(
     score = _lock_score(institution, year)
     ScoreComponent.objects.create(
         score=score, kind=ComponentKind.DEDUCTION, label=label[:100], points=-points, note=note,
-        source_label=source_label, created_by=actor,
+        source_label=source_label, created_by=recorder or actor,
     )
-    return _recompute(score, actor)
+    return _recompute(score, recorder or actor)
 
 
 @dataclass
