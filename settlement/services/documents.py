@@ -8,6 +8,9 @@ Everything is read through the caller's scope (settlement.selectors); `user=None
 itself (commands), which sees every institution. Amounts stay Decimal from the database to the
 file: CSV cells are written from the Decimal's text, XLSX cells are given the Decimal itself,
 totals are Sum() in the database. Nothing here calls float().
+
+The file writers (write_csv, write_xlsx_table, write_xlsx_summary), plain() and the PDF layout
+(_document_pdf.html) are shared with the annual documents (annual_documents).
 """
 
 import csv
@@ -76,13 +79,13 @@ def plain(value) -> str:
 
 
 
-def _official_language():
+def official_language():
     """Settlement documents are official papers: always in Chinese, whatever language the clerk's
     page is shown in (the category and status labels are translatable)."""
     return translation.override(settings.LANGUAGE_CODE)
 
 
-def _local(dt) -> str:
+def local_time(dt) -> str:
     return f"{timezone.localtime(dt):%Y-%m-%d %H:%M}" if dt else ""
 
 
@@ -120,37 +123,132 @@ def settlement_export(*, period: date, fmt: str, user=None) -> bytes:
         raise _no_settlement(period)
     code = month_code(period)
     if fmt == "csv":
-        buf = io.StringIO()
-        writer = csv.writer(buf)
-        writer.writerow(EXPORT_COLUMNS)
-        for r in rows:
-            writer.writerow([r.institution.code, r.institution.name, code, *(plain(getattr(r, f)) for f in EXPORT_AMOUNTS)])
-        # BOM so that Excel on a clerk's PC opens the Chinese correctly (as export_registry does).
-        return ("\ufeff" + buf.getvalue()).encode("utf-8")
-    return _export_xlsx(period, rows)
+        return write_csv(
+            EXPORT_COLUMNS,
+            ([r.institution.code, r.institution.name, code, *(plain(getattr(r, f)) for f in EXPORT_AMOUNTS)] for r in rows),
+        )
+    return write_xlsx_table(
+        sheet_title=code,
+        columns=EXPORT_COLUMNS,
+        rows=([r.institution.code, r.institution.name, code, *(quantize_money(getattr(r, f)) for f in EXPORT_AMOUNTS)]
+              for r in rows),
+        widths=(12, 44, 10, 16, 14, 16, 14, 16),
+    )
 
 
-def _export_xlsx(period: date, rows: list[MonthlySettlement]) -> bytes:
+# ---- file writers shared with the annual documents (annual_documents) ---------------------------------
+
+
+def write_csv(columns, rows) -> bytes:
+    """An interchange CSV: a header line, then the rows as given (amounts already plain() text)."""
+    buf = io.StringIO()
+    writer = csv.writer(buf)
+    writer.writerow(columns)
+    writer.writerows(rows)
+    # BOM so that Excel on a clerk's PC opens the Chinese correctly (as export_registry does).
+    return ("\ufeff" + buf.getvalue()).encode("utf-8")
+
+
+def write_xlsx_table(*, sheet_title: str, columns, rows, widths, text_columns: int = 3) -> bytes:
+    """An interchange XLSX: a bold header line, then the rows; the cells after the first
+    `text_columns` are numbers shown with two decimals."""
     from openpyxl import Workbook
     from openpyxl.styles import Font
+    from openpyxl.utils import get_column_letter
 
     wb = Workbook()
     ws = wb.active
-    ws.title = month_code(period)
-    ws.append(EXPORT_COLUMNS)
+    ws.title = sheet_title
+    ws.append(columns)
     for cell in ws[1]:
         cell.font = Font(bold=True)
-    code = month_code(period)
     for r in rows:
         # The Decimal itself goes into the cell: openpyxl writes it with 16 significant digits,
         # which is exact for DecimalField(14, 2).
-        ws.append([r.institution.code, r.institution.name, code, *(quantize_money(getattr(r, f)) for f in EXPORT_AMOUNTS)])
-    for row in ws.iter_rows(min_row=2, min_col=4, max_col=len(EXPORT_COLUMNS)):
+        ws.append(r)
+    for row in ws.iter_rows(min_row=2, min_col=text_columns + 1, max_col=len(columns)):
         for cell in row:
             cell.number_format = "0.00"
-    for letter, width in zip("ABCDEFGH", (12, 44, 10, 16, 14, 16, 14, 16)):
-        ws.column_dimensions[letter].width = width
+    for col, width in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(col)].width = width
     ws.freeze_panes = "A2"
+    return _save(wb)
+
+
+@dataclass
+class SheetBlock:
+    """One agency's block of a summary sheet: a heading line, its institutions, its subtotal."""
+
+    heading: str
+    rows: list[list]  # the cells after 序号
+    subtotal_label: str
+    subtotal: list  # the cells after the label columns
+
+
+def write_xlsx_summary(
+    *, sheet_title: str, title: str, meta: str, columns, blocks: list[SheetBlock], total_label: str, total: list,
+    widths, orientation: str = "landscape", label_columns: int = 3,
+) -> bytes:
+    """A summary sheet for the agency: title, a line of facts, the header, a block per agency (its
+    lines numbered from 1, then its subtotal), a grand total; amounts as #,##0.00; printable on A4."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
+    from openpyxl.utils import get_column_letter
+
+    width = len(columns)
+    bold = Font(bold=True)
+    band = PatternFill("solid", fgColor="E8EEF5")
+    line = Side(style="thin", color="888888")
+    padding = [None] * (label_columns - 1)
+
+    wb = Workbook()
+    ws = wb.active
+    ws.title = sheet_title
+    ws.append([title])
+    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
+    ws["A1"].font = Font(bold=True, size=14)
+    ws["A1"].alignment = Alignment(horizontal="center")
+    ws.append([meta])
+    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=width)
+    ws.append(columns)
+    for cell in ws[3]:
+        cell.font = bold
+        cell.fill = band
+        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
+
+    def merge_last_row(span: int) -> None:
+        """The label of an agency, subtotal or total row spans the first columns, in bold."""
+        r = ws.max_row
+        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=span)
+        for cell in ws[r]:
+            cell.font = bold
+
+    for block in blocks:
+        ws.append([block.heading])
+        merge_last_row(width)
+        for n, cells in enumerate(block.rows, start=1):
+            ws.append([n, *cells])
+        ws.append([block.subtotal_label, *padding, *block.subtotal])
+        merge_last_row(label_columns)
+    ws.append([total_label, *padding, *total])
+    merge_last_row(label_columns)
+
+    for row in ws.iter_rows(min_row=4, min_col=label_columns + 1, max_col=width):
+        for cell in row:
+            if isinstance(cell.value, Decimal):
+                cell.number_format = "#,##0.00"
+    for row in ws.iter_rows(min_row=3, max_col=width):
+        for cell in row:
+            cell.border = Border(left=line, right=line, top=line, bottom=line)
+    for col, w in enumerate(widths, start=1):
+        ws.column_dimensions[get_column_letter(col)].width = w
+    ws.freeze_panes = "A4"
+    ws.page_setup.orientation = orientation
+    ws.page_setup.paperSize = ws.PAPERSIZE_A4
+    ws.page_setup.fitToWidth = 1
+    ws.page_setup.fitToHeight = 0
+    ws.sheet_properties.pageSetUpPr.fitToPage = True
+    ws.print_title_rows = "3:3"
     return _save(wb)
 
 
@@ -311,7 +409,7 @@ def statement_context(row: MonthlySettlement) -> dict:
         {
             "corrects": month_label(c.corrects.period) if c.corrects_id else "",
             "reason": c.reason,
-            "registered": _local(c.created_at),
+            "registered": local_time(c.created_at),
             "amount": yuan(c.amount),
         }
         for c in _corrections(row)
@@ -337,13 +435,13 @@ def statement_context(row: MonthlySettlement) -> dict:
         "institution": row.institution,
         "agency": batch.agency,
         "month": month_label(row.period),
-        "computed_at": _local(row.computed_at),
+        "computed_at": local_time(row.computed_at),
         "rate": percent(row.deposit_rate),
         "rule_version": row.rule_version,
         "frozen": row.frozen,
         "stale": stale,
         "approved_by": str(batch.approved_by) if batch.approved_by_id else "",
-        "approved_at": _local(batch.approved_at),
+        "approved_at": local_time(batch.approved_at),
         "categories": categories,
         "category_total": total,
         "cut_lines": cut_lines,
@@ -371,7 +469,7 @@ def statement_context(row: MonthlySettlement) -> dict:
             "net": yuan(row.net_amount),
             "net_upper": rmb_upper(row.net_amount),
         },
-        "generated_at": _local(timezone.now()),
+        "generated_at": local_time(timezone.now()),
     }
 
 
@@ -379,7 +477,7 @@ def statement_pdf(row: MonthlySettlement) -> bytes:
     """The institution's 结算单 for the month (A4): what was declared and approved by category,
     the reduced and refused lines with their reasons, what was carried in from earlier months,
     and how the approved amount became the amount paid."""
-    with _official_language():
+    with official_language():
         return html_to_pdf(render_to_string("settlement/statement_pdf.html", statement_context(row)))
 
 
@@ -392,9 +490,13 @@ def statement_filename(row: MonthlySettlement) -> str:
 
 @dataclass
 class SummaryGroup:
+    """An agency's batch (monthly, or annual for annual_documents) with its rows and subtotal."""
+
     batch: MonthlyBatch
     rows: list[MonthlySettlement] = field(default_factory=list)
     subtotal: dict[str, Decimal] = field(default_factory=dict)
+
+    not_approved = "尚未审批拨付"
 
     @property
     def status_label(self) -> str:
@@ -403,8 +505,8 @@ class SummaryGroup:
     @property
     def approval(self) -> str:
         if not self.batch.frozen:
-            return "尚未审批拨付"
-        return f"审批人：{self.batch.approved_by}　审批时间：{_local(self.batch.approved_at)}"
+            return self.not_approved
+        return f"审批人：{self.batch.approved_by}　审批时间：{local_time(self.batch.approved_at)}"
 
 
 @dataclass
@@ -449,80 +551,43 @@ def settlement_summary(*, period: date, user=None) -> Summary:
 
 def summary_xlsx(*, period: date, user=None) -> bytes:
     """The agency's payment summary as one sheet: a block per agency with its subtotal, a grand total."""
-    with _official_language():
+    with official_language():
         return _summary_xlsx(settlement_summary(period=period, user=user))
 
 
 def _summary_xlsx(summary: Summary) -> bytes:
-    from openpyxl import Workbook
-    from openpyxl.styles import Alignment, Border, Font, PatternFill, Side
-    from openpyxl.utils import get_column_letter
-
     period = summary.period
-    width = len(SUMMARY_COLUMNS)
-    bold = Font(bold=True)
-    band = PatternFill("solid", fgColor="E8EEF5")
-    line = Side(style="thin", color="888888")
-
-    wb = Workbook()
-    ws = wb.active
-    ws.title = f"拨付汇总 {month_code(period)}"
-    ws.append([summary.title])
-    ws.merge_cells(start_row=1, start_column=1, end_row=1, end_column=width)
-    ws["A1"].font = Font(bold=True, size=14)
-    ws["A1"].alignment = Alignment(horizontal="center")
-    ws.append([f"结算月份：{month_label(period)}　制表时间：{_local(timezone.now())}　金额单位：元"])
-    ws.merge_cells(start_row=2, start_column=1, end_row=2, end_column=width)
-    ws.append(SUMMARY_COLUMNS)
-    for cell in ws[3]:
-        cell.font = bold
-        cell.fill = band
-        cell.alignment = Alignment(horizontal="center", vertical="center", wrap_text=True)
 
     def amounts(values: dict) -> list[Decimal]:
         return [values[name] for name, _ in SUMMARY_AMOUNTS]
 
-    def merge_last_row(columns: int) -> None:
-        """The label of an agency, subtotal or total row spans the first columns, in bold."""
-        r = ws.max_row
-        ws.merge_cells(start_row=r, start_column=1, end_row=r, end_column=columns)
-        for cell in ws[r]:
-            cell.font = bold
-
-    for group in summary.groups:
-        ws.append([f"{group.batch.agency.name}（{group.status_label}；{group.approval}）"])
-        merge_last_row(width)
-        for n, r in enumerate(group.rows, start=1):
-            ws.append([n, r.institution.code, r.institution.name, *(quantize_money(getattr(r, f)) for f, _ in SUMMARY_AMOUNTS)])
-        ws.append([f"小计：{group.batch.agency.name}（{len(group.rows)} 家）", None, None, *amounts(group.subtotal)])
-        merge_last_row(3)
-    ws.append([
-        f"合计（{len(summary.groups)} 个经办机构，{summary.institutions} 家协议机构）", None, None, *amounts(summary.total)
-    ])
-    merge_last_row(3)
-
-    for row in ws.iter_rows(min_row=4, min_col=4, max_col=width):
-        for cell in row:
-            if isinstance(cell.value, Decimal):
-                cell.number_format = "#,##0.00"
-    for row in ws.iter_rows(min_row=3, max_col=width):
-        for cell in row:
-            cell.border = Border(left=line, right=line, top=line, bottom=line)
-    for col, w in enumerate((6, 11, 40) + (15,) * len(SUMMARY_AMOUNTS), start=1):
-        ws.column_dimensions[get_column_letter(col)].width = w
-    ws.freeze_panes = "A4"
-    ws.page_setup.orientation = "landscape"
-    ws.page_setup.paperSize = ws.PAPERSIZE_A4
-    ws.page_setup.fitToWidth = 1
-    ws.page_setup.fitToHeight = 0
-    ws.sheet_properties.pageSetUpPr.fitToPage = True
-    ws.print_title_rows = "3:3"
-    return _save(wb)
+    blocks = [
+        SheetBlock(
+            heading=f"{group.batch.agency.name}（{group.status_label}；{group.approval}）",
+            rows=[
+                [r.institution.code, r.institution.name, *(quantize_money(getattr(r, f)) for f, _ in SUMMARY_AMOUNTS)]
+                for r in group.rows
+            ],
+            subtotal_label=f"小计：{group.batch.agency.name}（{len(group.rows)} 家）",
+            subtotal=amounts(group.subtotal),
+        )
+        for group in summary.groups
+    ]
+    return write_xlsx_summary(
+        sheet_title=f"拨付汇总 {month_code(period)}",
+        title=summary.title,
+        meta=f"结算月份：{month_label(period)}　制表时间：{local_time(timezone.now())}　金额单位：元",
+        columns=SUMMARY_COLUMNS,
+        blocks=blocks,
+        total_label=f"合计（{len(summary.groups)} 个经办机构，{summary.institutions} 家协议机构）",
+        total=amounts(summary.total),
+        widths=(6, 11, 40) + (15,) * len(SUMMARY_AMOUNTS),
+    )
 
 
 def summary_pdf(*, period: date, user=None) -> bytes:
     """The agency's payment summary (landscape A4), one table with a block per agency."""
-    with _official_language():
+    with official_language():
         return _summary_pdf(settlement_summary(period=period, user=user))
 
 
@@ -559,7 +624,7 @@ def _summary_pdf(summary: Summary) -> bytes:
             "agency_count": len(summary.groups),
             "institution_count": summary.institutions,
             "all_frozen": all(g.batch.frozen for g in summary.groups),
-            "generated_at": _local(timezone.now()),
+            "generated_at": local_time(timezone.now()),
         },
     )
     return html_to_pdf(html)
