@@ -71,7 +71,7 @@ def _institution_user(actor, case: Case) -> None:
 
 
 def _lock(case: Case, expected_revision: int | None = None) -> Case:
-    locked = Case.objects.select_for_update().select_related("institution", "agreement").get(pk=case.pk)
+    locked = Case.objects.select_for_update(of=("self",)).select_related("institution", "agreement").get(pk=case.pk)
     if expected_revision is not None and locked.revision != expected_revision:
         raise Conflict("案件在您打开页面后已有变化，请刷新后再操作。", code="stale")
     return locked
