@@ -19,7 +19,8 @@ def open_tasks_for(user):
     for an administrator and the regional agency. Nearest deadline first."""
     qs = TaskItem.objects.filter(done_at__isnull=True)
     if user.sees_all_institutions:
-        pass
+        # The agencies' lists; an institution's own reminders (declare by the 10th) are its own.
+        qs = qs.filter(agency__isnull=False)
     elif user.role in (Role.AGENCY_STAFF, Role.AUDITOR) and user.agency_id:
         qs = qs.filter(agency_id=user.agency_id)
     elif user.role == Role.INSTITUTION_ADMIN and user.institution_id:

@@ -18,7 +18,7 @@ from institutions.models import Institution
 from ..models import BatchStatus, Declaration, DeclarationLine, LineStatus, MonthlyBatch, SettlementPolicy
 from .periods import add_months, deadlines_for, month_code, month_label, month_start, policy_for
 
-KINDS = ("settlement_declare", "settlement_review", "settlement_approve")
+KINDS = ("settlement_declare", "settlement_undeclared", "settlement_review", "settlement_approve")
 
 
 def reminders_refresh(*, on: date | None = None) -> dict:
@@ -29,7 +29,19 @@ def reminders_refresh(*, on: date | None = None) -> dict:
 
     live = Agreement.objects.filter(institution=OuterRef("pk"), status__in=LIVE_STATUSES)
     declared = Declaration.objects.filter(institution=OuterRef("pk"), period=period, lines__isnull=False)
-    for inst in Institution.objects.filter(Exists(live)).exclude(Exists(declared)).order_by("pk"):
+    undeclared = list(Institution.objects.filter(Exists(live)).exclude(Exists(declared)).order_by("pk"))
+    by_agency: dict[int, int] = {}
+    for inst in undeclared:
+        by_agency[inst.agency_id] = by_agency.get(inst.agency_id, 0) + 1
+    for agency_id, n in by_agency.items():
+        # One line for the agency, not one per institution; the count is in the key, so a new
+        # count replaces the old line.
+        wanted.append(TaskItem(
+            key=f"settlement-undeclared:{agency_id}:{month_code(period)}:{n}", kind="settlement_undeclared",
+            title=f"{n} 家协议机构尚未申报{month_label(period)}的费用", due_on=None, agency_id=agency_id,
+            url=reverse("settlement:declaration_list") + f"?month={month_code(period)}",
+        ))
+    for inst in undeclared:
         due = deadlines_for(inst.division_code, period, policy_for(inst.division_code, period, policies)).declaration_due
         wanted.append(TaskItem(
             key=f"settlement-declare:{inst.pk}:{month_code(period)}", kind="settlement_declare",

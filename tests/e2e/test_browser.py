@@ -28,16 +28,27 @@ WALKS = {
         ("institutions:import", "名单导入", "导入协议机构名单"),
         ("institutions:filing_list", "变更备案", "变更备案"),
         ("audit:search", "审计日志", "审计日志"),
+        ("settlement:review", "申报审核", "批量通过"),
+        ("settlement:month_list", "月度结算", "打开该月结算"),
+        ("settlement:receivables", "应收与暂缓", "暂缓支付"),
+        ("settlement:annual_list", "年度结算", "打开该年度"),
+        ("violations:list", "违规案件", "立案"),
     ],
     "auditor_yinchuan": [
         ("home", "首页", "管辖协议机构"),
         ("institutions:list", "协议机构名单", "银川市第一人民医院"),
         ("audit:search", "审计日志", "审计日志"),
+        ("violations:list", "违规案件", "待我决定"),
+        ("violations:statistics", "违规统计", "按处理措施"),
     ],
     "hospital_admin": [
         ("home", "首页", "银川市第一人民医院"),
         ("institutions:mine", "本机构信息", "定点资格"),
         ("institutions:filing_list", "变更备案", "申报变更"),
+        ("settlement:declaration_list", "月度申报", "上传申报文件"),
+        ("settlement:statement_list", "结算单", "结算单"),
+        ("settlement:application_list", "年度结算申请", "年度结算申请"),
+        ("violations:list", "违规案件", "违规"),
     ],
     "admin": [
         ("home", "首页", "管辖协议机构"),
@@ -181,3 +192,81 @@ def test_staff_opens_an_agreement_and_sees_its_timeline(transactional_db, users,
     assert page.locator("form.action-suspend button[type=submit]").is_enabled()
     page.screenshot(path=str(SHOTS / "staff_yinchuan__agreement_detail.png"), full_page=True)
     context.close()
+
+
+def _page(browser, base, username):
+    context = browser.new_context(locale="zh-CN", viewport={"width": 1400, "height": 900})
+    page = context.new_page()
+    _login(page, base, username)
+    return context, page
+
+
+def test_a_month_from_declaration_to_frozen_statement(transactional_db, users, live_server, browser, tmp_path):
+    """On 23 November 2026 the hospital is refused October (past the 10th, the message names the
+    deadline); the clerk declares the file for it (逾期), bulk-approves, runs the month with the
+    button and approves it; the hospital then reads its frozen statement."""
+    import time_machine
+    from datetime import datetime
+    from zoneinfo import ZoneInfo
+
+    from settlement.models import BatchStatus, MonthlyBatch, MonthlySettlement
+    from tests.settlement_helpers import csv_bytes, row
+
+    hospital = users["hospital_admin"].institution
+    data = tmp_path / "十月申报.csv"
+    data.write_bytes(csv_bytes([
+        row(hospital.code, card="640102199001010001", total="333.33"),
+        row(hospital.code, card="640102199001010002", category="住院", visit="2026-10-01", discharge="2026-10-09",
+            total="9000.00"),
+        row(hospital.code, card="640102199001010003", total="-1"),
+    ]))
+    with time_machine.travel(datetime(2026, 11, 23, 10, tzinfo=ZoneInfo("Asia/Shanghai"))):
+        context, page = _page(browser, live_server.url, "hospital_admin")
+        page.goto(f"{live_server.url}/settlement/declarations/upload/")
+        page.set_input_files("#id_file", str(data))
+        page.click("form.form-card button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        assert "2026年11月10日" in page.inner_text(".msg-error")
+        page.screenshot(path=str(SHOTS / "hospital_admin__declaration_refused_after_deadline.png"), full_page=True)
+        context.close()
+
+        context, page = _page(browser, live_server.url, "staff_yinchuan")
+        page.goto(f"{live_server.url}/settlement/declarations/upload/")
+        page.select_option("#id_institution", str(hospital.pk))
+        page.set_input_files("#id_file", str(data))
+        page.click("form.form-card button[type=submit]")
+        page.wait_for_load_state("networkidle")
+        rejected = page.inner_text("section.report tr.rejected")
+        assert rejected.startswith("4") and "为负数" in rejected  # the bad row, by its number and reason
+        assert "逾期" in page.inner_text(".messages")
+        page.screenshot(path=str(SHOTS / "staff_yinchuan__declaration_report.png"), full_page=True)
+
+        page.goto(f"{live_server.url}/settlement/review/?month=2026-10")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("text=批量通过当前筛选")
+        page.wait_for_load_state("networkidle")
+        assert "批量审核通过 2 条" in page.inner_text(".messages")
+
+        page.goto(f"{live_server.url}/settlement/months/2026-10/")
+        page.click("text=运行月度结算")
+        page.wait_for_load_state("networkidle")
+        page.wait_for_selector("#run-status.status-succeeded")
+        page.screenshot(path=str(SHOTS / "staff_yinchuan__month_run.png"), full_page=True)
+        page.goto(f"{live_server.url}/settlement/months/2026-10/")
+        page.once("dialog", lambda dialog: dialog.accept())
+        page.click("text=审批拨付")
+        page.wait_for_load_state("networkidle")
+        assert "已审批拨付并冻结" in page.inner_text(".messages")
+        context.close()
+
+        batch = MonthlyBatch.objects.get(agency=hospital.agency, period="2026-10-01")
+        assert batch.status == BatchStatus.APPROVED
+        row_ = MonthlySettlement.objects.get(institution=hospital, period="2026-10-01")
+        assert (str(row_.approved_amount), str(row_.deposit), str(row_.payable)) == ("9333.33", "933.33", "8400.00")
+
+        context, page = _page(browser, live_server.url, "hospital_admin")
+        page.goto(f"{live_server.url}/settlement/statements/{row_.pk}/")
+        main = page.inner_text("main")
+        assert "已审批拨付" in main and "¥8,400.00" in main
+        page.screenshot(path=str(SHOTS / "hospital_admin__statement.png"), full_page=True)
+        context.close()
