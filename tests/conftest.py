@@ -1,8 +1,10 @@
 """Shared fixtures. The suite runs on PostgreSQL (DATABASE_URL); `make test` sets it up."""
 
+import importlib
 import os
 
 import pytest
+from django.apps import apps
 from django.test import Client
 
 from core.demo import ensure_regional_agency, ensure_users, load_registry
@@ -63,3 +65,25 @@ def institution(registry):
     from institutions.models import Institution
 
     return lambda name: Institution.objects.get(name=name)
+
+
+@pytest.fixture(autouse=True)
+def _reference_data(request):
+    """The data migrations put in (policy parameters, review reasons, violation measures) is part
+    of every real database; a transactional test's flush removes it for the rest of the session,
+    so each database test puts it back when it is missing (one query when it is there)."""
+    marker = request.node.get_closest_marker("django_db")
+    uses_db = marker is not None or {"db", "transactional_db"} & set(request.fixturenames)
+    if not uses_db:
+        return
+    if marker is not None and marker.kwargs.get("transaction") or "transactional_db" in request.fixturenames:
+        request.getfixturevalue("transactional_db")
+    else:
+        request.getfixturevalue("db")
+    from settlement.models import SettlementPolicy
+    from violations.models import Measure
+
+    if SettlementPolicy.objects.exists() and Measure.objects.exists():
+        return
+    for module in ("settlement.migrations.0002_policy_and_reasons", "violations.migrations.0002_measures"):
+        importlib.import_module(module).forward(apps, None)

@@ -5,7 +5,6 @@ tests/conftest.py provide the institutions (银川市第一人民医院 is JG000
 """
 
 import csv
-import importlib
 import io
 import itertools
 from datetime import date, datetime
@@ -13,7 +12,6 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
-from django.apps import apps
 from django.core.management import CommandError, call_command
 
 from settlement.models import DeclarationLine, ImportSource, MonthlySettlement
@@ -136,9 +134,3 @@ def settlement_rows(period_text):
               "deposit_rate", "deposit", "payable", "shortfall", "deduction_amount", "carried_forward",
               "released_amount", "held", "held_amount", "net_amount", "rule_version", "frozen")
     return {r["institution__code"]: r for r in MonthlySettlement.objects.filter(period=month(period_text)).values(*fields)}
-
-
-def ensure_settlement_defaults():
-    """A transaction=True test ends with a flush that empties what migration 0002 put in (the policy
-    parameters and the review reasons); put them back so such a test can settle."""
-    importlib.import_module("settlement.migrations.0002_policy_and_reasons").forward(apps, None)

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import date
+from decimal import Decimal
 
 from django.db import connection, transaction
 from django.utils import timezone
@@ -30,6 +31,7 @@ from institutions.selectors import institutions_for
 
 from ..models import (
     BatchStatus,
+    Category,
     Declaration,
     DeclarationImport,
     DeclarationLine,
@@ -326,8 +328,8 @@ def declarations_import(
                     continue
                 stage.add(good, late)
         raced = _lock_months(stage)
-        for row_no, reason in raced:
-            spool.add(row_no, reason, [])
+        for row_no, reason, cells in raced:
+            spool.add(row_no, reason, cells)
         inserted = _insert_lines(stage, batch)
     except BaseException:
         # A file refused half-way (bad bytes on line 90,000) aborts the COPY and, on PostgreSQL,
@@ -348,7 +350,7 @@ def declarations_import(
     return ImportReport(batch=batch, rejections=spool.first, deadline_refusals=deadline_refusals)
 
 
-def _lock_months(stage: _Stage) -> list[tuple[int, str]]:
+def _lock_months(stage: _Stage) -> list[tuple[int, str, list]]:
     """Lock the months touched, FOR SHARE: imports and reviews do not block each other, only the
     approval of the same month (FOR UPDATE). Rows for a month approved meanwhile are refused."""
     cur = stage.cursor
@@ -369,10 +371,28 @@ def _lock_months(stage: _Stage) -> list[tuple[int, str]]:
     refused = []
     for period, agency_id in frozen:
         message = frozen_message(period if isinstance(period, date) else date.fromisoformat(period))
-        cur.execute(f"SELECT row_no FROM {stage.name} WHERE period = %s AND agency_id = %s", [period, agency_id])
-        refused += [(r, message) for (r,) in cur.fetchall()]
+        # The refused rows keep their cells, as every refused row does (nothing sent is lost).
+        cur.execute(
+            f"""SELECT s.row_no, i.code, s.period, s.card_no, s.name, s.category, s.visit_date, s.discharge_date,
+                       s.total, s.in_scope, s.self_paid, s.non_injury
+                FROM {stage.name} s JOIN {Institution._meta.db_table} i ON i.id = s.institution_id
+                WHERE s.period = %s AND s.agency_id = %s""",
+            [period, agency_id],
+        )
+        for row_no, *cells in cur.fetchall():
+            refused.append((row_no, message, _staged_cells(cells)))
         cur.execute(f"DELETE FROM {stage.name} WHERE period = %s AND agency_id = %s", [period, agency_id])
     return refused
+
+
+def _staged_cells(cells: list) -> list[str]:
+    """A staged row back as the cells of the file (month as YYYY-MM, category by its label)."""
+    code, period, card_no, name, category, visit, discharge, *amounts = cells
+    period = period if isinstance(period, date) else date.fromisoformat(str(period))
+    return [
+        code, f"{period:%Y-%m}", card_no, name, Category(category).label, str(visit), str(discharge or ""),
+        *(f"{Decimal(str(a)).quantize(Decimal('0.01'))}" for a in amounts),
+    ]
 
 
 def _insert_lines(stage: _Stage, batch: DeclarationImport) -> int:

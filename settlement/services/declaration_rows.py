@@ -141,6 +141,9 @@ def fen_text(fen: int) -> str:
     return f"{fen // 100}.{fen % 100:02d}"
 
 
+_CANONICAL_AMOUNT = re.compile(r"(?:0|[1-9][0-9]{0,11})\.[0-9]{2}").fullmatch  # as fen_text writes it
+
+
 def _fast_amount(text, blank_zero: bool):
     """(fen, normalised text) of an amount written plainly (1234.50, 12.5, 300), else None.
 
@@ -148,6 +151,8 @@ def _fast_amount(text, blank_zero: bool):
     and 2 after, no sign or spaces. Anything else (and every error) is left to parse_amount."""
     if type(text) is not str:
         return None
+    if _CANONICAL_AMOUNT(text):  # the usual "1234.50": already normalised
+        return int(text[:-3]) * 100 + int(text[-2:]), text
     if not text:
         return (0, "0.00") if blank_zero else None
     whole, _, frac = text.partition(".")
@@ -236,7 +241,9 @@ class RowChecker:
                 return self.forced_period
             raise RowError("结算月份不能为空（应为 YYYY-MM）")
         if text not in self._periods:
-            self._periods[text] = parse_period(text)
+            # Excel turns a typed "2026-10" into the date 2026-10-01: the first of a month is that month.
+            month_text = text[:7] if re.fullmatch(r"\d{4}-\d{2}-01(?:00:00:00)?", text) else text
+            self._periods[text] = parse_period(month_text)
         period = self._periods[text]
         if period is None:
             raise RowError(f"结算月份“{text}”无效（应为 YYYY-MM，如 2026-03）")

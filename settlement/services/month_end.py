@@ -63,6 +63,16 @@ class BatchResult:
     deductions: Decimal = ZERO
     net: Decimal = ZERO
     held_institutions: list[str] = field(default_factory=list)
+    counted: dict[int, "_Counted"] = field(default_factory=dict, repr=False)
+
+
+@dataclass
+class _Counted:
+    """What one institution's row counted from earlier months (approval ties exactly these to it)."""
+
+    carried: list[int]
+    corrections: list[int]
+    released: list[MonthlySettlement]
 
 
 @dataclass
@@ -170,8 +180,8 @@ class _MonthInputs:
 
     existing: dict[int, MonthlySettlement]  # the month's rows from an earlier run, kept by id
     current: dict[int, dict]  # the month's lines: declared, approved, n
-    carried: dict[int, dict]  # lines of earlier frozen months decided since: amount, n
-    corrections: dict[int, Decimal]
+    carried: dict[int, dict]  # lines of earlier frozen months decided since: amount, n, ids
+    corrections: dict[int, dict]  # corrections of frozen months due now: amount, ids
     on_hold: set[int]
     releasable: dict[int, list[MonthlySettlement]]
     institutions: dict[int, Institution]
@@ -205,20 +215,21 @@ def _read_inputs(period: date, batches: list[MonthlyBatch]) -> dict[int, _MonthI
         .annotate(declared=Sum("in_scope"), approved=Sum("approved_amount", filter=paying), n=Count("pk", filter=paying))
     ):
         of(r["declaration__institution"]).current[r["declaration__institution"]] = r
-    for r in (
-        lines.filter(carried=True, carried_into__isnull=True, status__in=PAYING, declaration__period__lt=period)
-        .values("declaration__institution")
-        .annotate(amount=Sum("approved_amount"), n=Count("pk"))
-    ):
-        of(r["declaration__institution"]).carried[r["declaration__institution"]] = r
-    for inst_id, amount in (
-        SettlementAdjustment.objects.filter(institution__in=inst_ids, applied_in__isnull=True, effective_from__lte=period)
-        .values("institution")
-        .annotate(amount=Sum("amount"))
-        .values_list("institution", "amount")
-        .order_by()
-    ):
-        of(inst_id).corrections[inst_id] = amount
+    # Carried lines and corrections are few; their ids are kept so that approval ties exactly these
+    # to the month, not whatever else was decided while it was being approved.
+    for pk, inst_id, amount in lines.filter(
+        carried=True, carried_into__isnull=True, status__in=PAYING, declaration__period__lt=period
+    ).values_list("pk", "declaration__institution", "approved_amount"):
+        entry = of(inst_id).carried.setdefault(inst_id, {"amount": ZERO, "n": 0, "ids": []})
+        entry["amount"] += amount
+        entry["n"] += 1
+        entry["ids"].append(pk)
+    for pk, inst_id, amount in SettlementAdjustment.objects.filter(
+        institution__in=inst_ids, applied_in__isnull=True, effective_from__lte=period
+    ).values_list("pk", "institution", "amount").order_by():
+        entry = of(inst_id).corrections.setdefault(inst_id, {"amount": ZERO, "ids": []})
+        entry["amount"] += amount
+        entry["ids"].append(pk)
     on_hold = set(
         PaymentHold.objects.filter(institution__in=inst_ids, lifted_on__isnull=True).values_list("institution", flat=True)
     )
@@ -262,7 +273,8 @@ def _compute(batch: MonthlyBatch, *, now) -> BatchResult:
         inst = institutions[inst_id]
         policy = policy_for(inst.division_code, period, policies)
         cur, car = current.get(inst_id, {}), carried.get(inst_id, {})
-        adjustment = _money(car.get("amount")) + _money(corrections.get(inst_id))
+        cor = corrections.get(inst_id, {})
+        adjustment = _money(car.get("amount")) + _money(cor.get("amount"))
         approved = _money(cur.get("approved")) + adjustment
         deposit = quantize_money(approved * policy.deposit_rate)
         payable = approved - deposit
@@ -283,6 +295,9 @@ def _compute(batch: MonthlyBatch, *, now) -> BatchResult:
         )
         rows.append(row)
         offsets.append((row, offset_plan))
+        result.counted[inst_id] = _Counted(
+            carried=car.get("ids", []), corrections=cor.get("ids", []), released=releasable.get(inst_id, [])
+        )
         result.rows += 1
         result.approved += approved
         result.deposit += deposit
@@ -421,7 +436,7 @@ def settlement_month_approve(
             code="stale",
         )
     rows = list(MonthlySettlement.objects.filter(batch=batch).select_related("institution"))
-    _stamp(batch, rows, period, actor)
+    _stamp(result, rows, period, actor)
     MonthlySettlement.objects.filter(batch=batch).update(frozen=True)
     batch.status = BatchStatus.APPROVED
     batch.approved_by = actor
@@ -430,28 +445,26 @@ def settlement_month_approve(
     return result
 
 
-def _stamp(batch: MonthlyBatch, rows: list[MonthlySettlement], period: date, actor) -> None:
-    """Tie what was carried into these rows to them, so no later month pays it again."""
+def _stamp(result: BatchResult, rows: list[MonthlySettlement], period: date, actor) -> None:
+    """Tie what these rows counted from earlier months to them, so no later month pays it again —
+    exactly what was counted: a line decided while the month was being approved stays open for
+    the next month instead of being marked paid here without having been counted."""
     next_month = add_months(period, 1)
     for row in rows:
-        inst = row.institution_id
-        DeclarationLine.objects.filter(
-            declaration__institution_id=inst, carried=True, carried_into__isnull=True, status__in=PAYING,
-            declaration__period__lt=period,
-        ).update(carried_into=row)
-        SettlementAdjustment.objects.filter(
-            institution_id=inst, applied_in__isnull=True, effective_from__lte=period
-        ).update(applied_in=row)
-        if row.released_amount:
-            HoldRelease.objects.bulk_create([
-                HoldRelease(held_row=held, released_in=row, amount=held.held_amount)
-                for held in MonthlySettlement.objects.filter(
-                    institution_id=inst, frozen=True, held=True, period__lt=period, release__isnull=True
-                )
-            ])
+        counted = result.counted.get(row.institution_id)
+        if counted is None:
+            continue
+        if counted.carried:
+            DeclarationLine.objects.filter(pk__in=counted.carried, carried_into__isnull=True).update(carried_into=row)
+        if counted.corrections:
+            SettlementAdjustment.objects.filter(pk__in=counted.corrections, applied_in__isnull=True).update(applied_in=row)
+        if counted.released:
+            HoldRelease.objects.bulk_create(
+                [HoldRelease(held_row=held, released_in=row, amount=held.held_amount) for held in counted.released]
+            )
         if row.shortfall:
             Deduction.objects.create(
-                institution_id=inst, kind=DeductionKind.NEGATIVE_BALANCE, amount=row.shortfall,
+                institution_id=row.institution_id, kind=DeductionKind.NEGATIVE_BALANCE, amount=row.shortfall,
                 effective_from=next_month, reason=f"{month_label(period)}结算为负数（以前月份更正），转入以后月份抵扣",
                 source_label=f"{month_label(period)}月度结算", created_by=actor,
             )

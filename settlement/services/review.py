@@ -80,6 +80,8 @@ def _amount(outcome: str, amount, line: DeclarationLine) -> Decimal | None:
         value = Decimal(str(amount).strip())
     except (InvalidOperation, ValueError):
         raise ApplicationError("核减后金额无效，应为数字，最多两位小数。", code="invalid_amount") from None
+    if not value.is_finite():  # "Infinity", "NaN"
+        raise ApplicationError("核减后金额无效，应为数字，最多两位小数。", code="invalid_amount")
     if value != value.quantize(Decimal("0.01")) or value.as_tuple().exponent < -2:
         raise ApplicationError("核减后金额最多两位小数。", code="invalid_amount")
     if value < 0:

@@ -41,6 +41,9 @@ def run_request(*, kind: str, period: date, actor, agency=None, trigger: str = "
     so that a second click does not start a second batch."""
     if kind not in EXECUTORS:
         raise ValueError(kind)
+    if agency is None and actor is not None and not actor.sees_all_institutions:
+        # A clerk's run is their agency's: two clerks asking at once get two runs, not one.
+        agency = actor.agency
     with transaction.atomic():
         existing = (
             SettlementRun.objects.select_for_update()
