@@ -2,7 +2,8 @@
 What an institution may read of its own case is decided here too: never the investigation notes,
 the agency's evidence or the internal steps of the timeline."""
 
-from django.db.models import Count, Q, QuerySet, Sum
+from django.db.models import Case as Case_
+from django.db.models import Count, IntegerField, Q, QuerySet, Sum, Value, When
 from django.db.models.functions import TruncMonth
 from django.utils import timezone
 
@@ -13,9 +14,13 @@ from .models import OPEN_STATUSES, Case, CaseEvent, CaseStatus, DecisionMeasure,
 
 
 def cases_for(user) -> QuerySet[Case]:
-    return Case.objects.filter(institution__in=institutions_for(user)).select_related(
+    qs = Case.objects.filter(institution__in=institutions_for(user)).select_related(
         "institution", "agreement", "opened_by", "decided_by"
     )
+    if user.is_institution_admin:
+        # A case is the agency's own business until the institution is notified (M§35).
+        qs = qs.exclude(status=CaseStatus.OPENED)
+    return qs
 
 
 def sees_internals(user) -> bool:
@@ -33,6 +38,8 @@ def evidence_for(user, case: Case) -> QuerySet[Evidence]:
 
 
 QUEUE_FILTERS = ("q", "status", "source", "institution", "queue")
+STATUS_ORDER = [CaseStatus.NOTIFIED, CaseStatus.INVESTIGATING, CaseStatus.OPENED, CaseStatus.RECTIFYING,
+                CaseStatus.DECIDED, CaseStatus.CLOSED]
 
 
 def case_queue(*, user, filters: dict) -> QuerySet[Case]:
@@ -62,36 +69,41 @@ def case_queue(*, user, filters: dict) -> QuerySet[Case]:
         ).distinct()
     elif queue == "open":
         qs = qs.filter(status__in=[*OPEN_STATUSES, CaseStatus.DECIDED, CaseStatus.RECTIFYING])
-    return qs.order_by("status", "-opened_at")
+    # Open cases first, in the order of their lifecycle; closed ones last.
+    rank = Case_(*[When(status=status, then=Value(i)) for i, status in enumerate(STATUS_ORDER)], output_field=IntegerField())
+    return qs.order_by(rank, "-opened_at")
 
 
 def statistics(*, user, year: int | None = None) -> dict:
-    """Cases and measures by institution, by measure and by month (of the decision)."""
+    """Cases opened in the year by institution and by source; decisions taken in the year by
+    measure and by month (a case opened in December and decided in January counts as opened in
+    the one year and decided in the next)."""
     cases = cases_for(user)
-    measures = DecisionMeasure.objects.filter(case__in=cases)
+    opened = cases.filter(opened_at__year=year) if year else cases
+    decided = cases.filter(decided_at__isnull=False)
     if year:
-        cases = cases.filter(opened_at__year=year)
-        measures = measures.filter(case__decided_at__year=year)
+        decided = decided.filter(decided_at__year=year)
+    measures = DecisionMeasure.objects.filter(case__in=decided)
     by_institution = (
-        cases.values("institution__code", "institution__name")
+        opened.values("institution__code", "institution__name")
         .annotate(total=Count("pk"), open=Count("pk", filter=~Q(status=CaseStatus.CLOSED)),
                   decided=Count("pk", filter=Q(decided_at__isnull=False)))
         .order_by("-total", "institution__code")
     )
     by_measure = (
-        measures.values("measure__label", "measure__kind")
+        measures.values("measure__label", "measure__kind", "measure__position")
         .annotate(n=Count("pk"), amount=Sum("amount"))
-        .order_by("measure__kind")
+        .order_by("measure__position")
     )
     by_month = (
-        cases.filter(decided_at__isnull=False).annotate(month=TruncMonth("decided_at"))
+        decided.annotate(month=TruncMonth("decided_at"))
         .values("month").annotate(n=Count("pk"), points=Sum("score_points"))
         .order_by("month")
     )
-    by_source = cases.values("source").annotate(n=Count("pk")).order_by("source")
+    by_source = opened.values("source").annotate(n=Count("pk")).order_by("source")
     return {
         "by_institution": list(by_institution), "by_measure": list(by_measure), "by_month": list(by_month),
-        "by_source": list(by_source), "total": cases.count(),
+        "by_source": list(by_source), "total": opened.count(), "decided": decided.count(),
     }
 
 

@@ -1,7 +1,7 @@
 """One dispatcher for the case actions of the page and the API: it picks the service and hands it
 the fields it needs; the services check every rule."""
 
-from core.errors import ApplicationError
+from core.errors import ApplicationError, Conflict
 
 from ..models import Appeal, Rectification
 from . import cases
@@ -23,6 +23,9 @@ def perform_case_action(*, case, actor, action: str, data: dict) -> str:
     """Run one action; returns the message to show. data holds the action's fields (already parsed:
     dates as date, measures as a list of dicts)."""
     revision = data.get("expected_revision")
+    if revision is not None and action not in ("notify", "decide") and case.revision != revision:
+        # notify and decide check it under their own lock; a stale page is refused for the rest here
+        raise Conflict("案件在您打开页面后已有变化，请刷新后再操作。", code="stale")
     if action == "notify":
         cases.case_notify(case=case, notice_text=data.get("notice_text", ""), explanation_due=_date(data, "explanation_due", "说明期限"),
                           actor=actor, expected_revision=revision)
@@ -46,7 +49,7 @@ def perform_case_action(*, case, actor, action: str, data: dict) -> str:
         return "已解除暂缓支付，暂缓的金额随下一次月度结算拨付。"
     if action == "verify_rectification":
         rectification = _child(Rectification, case, data.get("rectification"), "整改")
-        cases.rectification_verify(rectification=rectification, accepted=bool(data.get("accepted")),
+        cases.rectification_verify(rectification=rectification, accepted=_yes(data.get("accepted")),
                                    note=data.get("note", ""), actor=actor)
         return "已验收整改。"
     if action == "close":
@@ -62,6 +65,13 @@ def perform_case_action(*, case, actor, action: str, data: dict) -> str:
                                  note=data.get("note", ""), actor=actor)
         return "已登记结果。"
     raise ApplicationError(f"未知的操作“{action}”。", code="unknown_action")
+
+
+def _yes(value) -> bool:
+    """A yes/no field from a form or JSON: true, "true", "1", "yes", "on", "是" are yes; anything else no."""
+    if isinstance(value, bool):
+        return value
+    return str(value or "").strip().lower() in {"true", "1", "yes", "on", "是"}
 
 
 def _date(data: dict, key: str, label: str):

@@ -232,6 +232,8 @@ def _agreement_for(case: Case, measure: Measure) -> Agreement:
                 f"{measure.label}：请在案件中指定涉及的协议（该机构有 {len(live)} 份生效或暂停的协议）。", code="agreement_required"
             )
         agreement = live[0]
+        case.agreement = agreement  # the case records which agreement its measure acted on
+        case.save(update_fields=["agreement"])
     if agreement.status == AgreementStatus.TERMINATED:
         raise ApplicationError(
             f"{measure.label}：协议 {agreement.number} 已于{chinese_date(agreement.terminated_on)}解除，不能再{measure.label}。",
@@ -396,6 +398,7 @@ def _apply(case: Case, m: MeasureInput, actor, today: date) -> DecisionMeasure:
 def rectification_report(*, rectification: Rectification, report: str, actor) -> Rectification:
     locked = Rectification.objects.select_for_update().select_related("case").get(pk=rectification.pk)
     _institution_user(actor, locked.case)
+    _require_status(_lock(locked.case), (S.RECTIFYING, S.DECIDED), "报告整改情况")
     if locked.status not in (RectificationStatus.PENDING, RectificationStatus.FAILED):
         raise ApplicationError("该整改已报告或已验收。", code="invalid_status")
     locked.report, locked.reported_at, locked.status = _text(report, "整改报告"), timezone.now(), RectificationStatus.REPORTED
@@ -408,6 +411,7 @@ def rectification_report(*, rectification: Rectification, report: str, actor) ->
 def rectification_verify(*, rectification: Rectification, accepted: bool, note: str, actor) -> Rectification:
     locked = Rectification.objects.select_for_update().select_related("case__institution").get(pk=rectification.pk)
     _handler(actor, locked.case.institution)
+    _require_status(_lock(locked.case), (S.RECTIFYING, S.DECIDED), "验收整改")
     if locked.status == RectificationStatus.VERIFIED:
         raise ApplicationError("该整改已验收。", code="invalid_status")
     if not accepted and not (note or "").strip():
