@@ -109,7 +109,7 @@ def agreement_detail(request, pk):
         ctx["actions"] = lifecycle.available_actions(agreement)
         ctx["termination_kinds"] = TerminationKind.choices
         ctx["suspensions"] = lifecycle.suspensions_in_term(agreement)
-        ctx["second_suspension_article"] = lifecycle._SECOND_SUSPENSION_ARTICLE[agreement.type]
+        ctx["second_suspension_article"] = lifecycle.SECOND_SUSPENSION_ARTICLE[agreement.type]
         # Kinds the terminate button would refuse today (e.g. unilateral without 30 days' notice).
         ctx["kind_refusals"] = [
             (label, reason) for value, label in TerminationKind.choices

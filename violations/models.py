@@ -202,6 +202,8 @@ class DecisionMeasure(models.Model):
     hold = models.ForeignKey(
         "settlement.PaymentHold", verbose_name=_("暂缓支付"), null=True, blank=True, on_delete=models.PROTECT, related_name="+"
     )
+    # Two cases may share one deferral: each lifts its own, and the payment resumes with the last.
+    hold_lifted_on = models.DateField(_("本案解除暂缓日期"), null=True, blank=True)
     effect = models.CharField(_("执行结果"), max_length=300, blank=True)
 
     class Meta:

@@ -36,7 +36,7 @@ BAR_YEARS = 2  # W§34
 
 # Where each rule comes from, per agreement type, for the messages.
 _TERMINATION_ARTICLE = {"medical": "医疗协议第四十三条", "rehabilitation": "康复协议第三十一条", "devices": "辅助器具协议第三十一条"}
-_SECOND_SUSPENSION_ARTICLE = {
+SECOND_SUSPENSION_ARTICLE = {
     "medical": "医疗协议第三十九条第（三）项",
     "rehabilitation": "康复协议第二十七条",
     "devices": "辅助器具协议第二十九条",
@@ -221,7 +221,7 @@ def agreement_suspend(*, agreement, reason: str, actor, on: date | None = None, 
     _save(ag)
     _record(ag, A.SUSPEND, before, on=on, actor=actor, reason=reason.strip())
     if suspensions_in_term(ag) >= 2:
-        article = _SECOND_SUSPENSION_ARTICLE[ag.type]
+        article = SECOND_SUSPENSION_ARTICLE[ag.type]
         _terminate(ag, kind=K.FOR_CAUSE, on=on, actor=actor,
                    reason=f"协议有效期内累计2次被暂停协议，依{article}一律解除。（第2次暂停理由：{reason.strip()}）")
         return Outcome(ag, f"这是本协议期内第2次暂停，依{article}协议已解除。")

@@ -20,7 +20,7 @@ from django.urls import reverse
 from django.utils import timezone
 
 from agreements.models import LIVE_STATUSES, Agreement, AgreementStatus, TerminationKind
-from agreements.services.lifecycle import agreement_suspend, agreement_terminate
+from agreements.services.lifecycle import SECOND_SUSPENSION_ARTICLE, agreement_suspend, agreement_terminate
 from core.errors import ApplicationError, Conflict, PermissionDenied
 from core.models import Sequence, TaskItem
 from core.money import quantize_money, yuan
@@ -175,6 +175,7 @@ def case_start_investigation(*, case: Case, actor, note: str = "") -> Case:
     case.status = S.INVESTIGATING
     _save(case, "status")
     _event(case, "investigate", "说明期限届满未说明，转入调查", actor, note, internal=False)
+    TaskItem.objects.filter(key=f"case-explain:{case.pk}").update(done_at=timezone.now())
     return case
 
 
@@ -227,6 +228,17 @@ def _agreement_for(case: Case, measure: Measure) -> Agreement:
     agreement = case.agreement
     if agreement is None:
         live = list(Agreement.objects.filter(institution=case.institution, status__in=LIVE_STATUSES))
+        if not live:
+            terminated = (
+                Agreement.objects.filter(institution=case.institution, status=AgreementStatus.TERMINATED)
+                .order_by("-terminated_on", "-pk").first()
+            )
+            if terminated is not None:
+                raise ApplicationError(
+                    f"{measure.label}：该机构的协议 {terminated.number} 已于{chinese_date(terminated.terminated_on)}解除，"
+                    f"不能再{measure.label}。",
+                    code="agreement_terminated",
+                )
         if len(live) != 1:
             raise ApplicationError(
                 f"{measure.label}：请在案件中指定涉及的协议（该机构有 {len(live)} 份生效或暂停的协议）。", code="agreement_required"
@@ -366,8 +378,17 @@ def _apply(case: Case, m: MeasureInput, actor, today: date) -> DecisionMeasure:
         )
         dm.effect = f"{yuan(m.amount)} 自{today.year}年{today.month}月的月度结算起抵扣，不足部分结转"
     elif kind == K.SUSPENSION:
-        outcome = agreement_suspend(agreement=_agreement_for(case, measure), reason=f"{reason}（{measure.article}）",
-                                    actor=None, on=today)
+        agreement = _agreement_for(case, measure)
+        if agreement.status == AgreementStatus.SUSPENDED:
+            # Suspended again while suspended: the second suspension in the term, which M§39(3)
+            # (R§27, D§29) turns into termination.
+            article = SECOND_SUSPENSION_ARTICLE[agreement.type]
+            outcome = agreement_terminate(
+                agreement=agreement, kind=TerminationKind.FOR_CAUSE, actor=None, on=today,
+                reason=f"{reason}：协议暂停期间再次被决定暂停，累计2次被暂停协议，依{article}一律解除",
+            )
+        else:
+            outcome = agreement_suspend(agreement=agreement, reason=f"{reason}（{measure.article}）", actor=None, on=today)
         dm.effect = outcome.message
     elif kind == K.TERMINATION:
         outcome = agreement_terminate(agreement=_agreement_for(case, measure), kind=TerminationKind.FOR_CAUSE,
@@ -427,14 +448,29 @@ def rectification_verify(*, rectification: Rectification, accepted: bool, note: 
 
 @transaction.atomic
 def case_lift_deferral(*, case: Case, actor, note: str = "") -> Case:
+    """Lift this case's deferral. A deferral shared with another case stays until that case lifts
+    it too; the payment resumes (and what was held is paid) with the last one."""
     case = _lock(case)
     _handler(actor, case.institution)
-    holds = [dm.hold for dm in case.measures.select_related("hold") if dm.hold_id and dm.hold.lifted_on is None]
-    if not holds:
+    mine = list(case.measures.select_related("hold").filter(hold__isnull=False, hold_lifted_on__isnull=True,
+                                                            hold__lifted_on__isnull=True))
+    if not mine:
         raise ApplicationError("本案没有尚未解除的暂缓支付。", code="no_hold")
-    for hold in holds:
-        hold_lift(hold=hold, actor=None, recorder=actor, note=note or f"违规案件 {case.number} 解除暂缓支付")
-    _event(case, "lift_deferral", "解除暂缓支付：暂缓的金额随下一次月度结算拨付", actor, note)
+    today = timezone.localdate()
+    still_held = []
+    for dm in mine:
+        dm.hold_lifted_on = today
+        dm.save(update_fields=["hold_lifted_on"])
+        others = DecisionMeasure.objects.filter(hold=dm.hold, hold_lifted_on__isnull=True).exclude(case=case)
+        if others.exists():
+            still_held.extend(o.case.number for o in others.select_related("case"))
+        else:
+            hold_lift(hold=dm.hold, actor=None, recorder=actor, note=note or f"违规案件 {case.number} 解除暂缓支付")
+    if still_held:
+        label = f"本案解除暂缓支付；因案件 {'、'.join(still_held)} 仍暂缓支付，拨付待其解除后恢复"
+    else:
+        label = "解除暂缓支付：暂缓的金额随下一次月度结算拨付"
+    _event(case, "lift_deferral", label, actor, note)
     return case
 
 

@@ -28,7 +28,9 @@ def flag_overdue(*, on: date | None = None) -> dict:
         status__in=[RectificationStatus.PENDING, RectificationStatus.REPORTED], deadline__lt=on
     ).select_related("case__institution")
     for r in overdue:
-        for side in ("agency", "institution"):
+        # The agency verifies what is overdue; the institution is asked only while it has not reported.
+        sides = ("agency", "institution") if r.status == RectificationStatus.PENDING else ("agency",)
+        for side in sides:
             wanted.append(TaskItem(
                 key=f"rectification-overdue:{r.pk}:{side}", kind="rectification_overdue", due_on=r.deadline,
                 title=f"违规案件 {r.case.number}：整改期限{chinese_date(r.deadline)}已过，"
