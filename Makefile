@@ -20,6 +20,7 @@ MASK_URL := sed -E 's|(://[^:/@]*):[^@]*@|\1:***@|'
 
 TEST_DATABASE_URL := postgres://postgres@127.0.0.1:5432/portal
 TEST_REDIS_URL := redis://127.0.0.1:6379/0
+PYTEST_WORKERS ?= auto
 
 .PHONY: help install system-deps services demo test lint check schema
 
@@ -102,7 +103,8 @@ test: system-deps install services
 	echo "Testing on $$($(MASK_URL) <<<"$$DATABASE_URL"), Redis $$REDIS_URL"
 	mkdir -p var
 	rc=0
-	$(PY) -m pytest $(PYTEST_ARGS) || rc=$$?
+	# Two workers (-n): the machine has two cores; each worker gets its own test database.
+	$(PY) -m pytest -n $(PYTEST_WORKERS) $(PYTEST_ARGS) || rc=$$?
 	echo "$$rc" > var/pytest.rc
 	if [ "$$rc" -eq 5 ]; then
 		echo "make test: pytest collected no tests (exit code 5) — that is a failure, not a pass." >&2

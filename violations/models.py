@@ -14,6 +14,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 from django.utils.translation import gettext_lazy as _
+from django.utils.translation import pgettext_lazy
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
 
@@ -246,7 +247,7 @@ class AppealKind(models.TextChoices):
 class AppealOutcome(models.TextChoices):
     PENDING = "pending", _("审理中")
     UPHELD = "upheld", _("维持")
-    CHANGED = "changed", _("变更")
+    CHANGED = "changed", pgettext_lazy("appeal outcome", "变更")
     REVOKED = "revoked", _("撤销")
     WITHDRAWN = "withdrawn", _("撤回")
 

@@ -152,7 +152,9 @@ def annual_statement_list(request):
 def annual_statement(request, pk):
     row = get_object_or_404(_annual_rows(request.user), pk=pk)
     months = [(f"{row.year}-{m:02d}", row.monthly_deposits.get(f"{row.year}-{m:02d}")) for m in range(1, 13)]
-    return render(request, "settlement/annual_statement.html", {"row": row, "months": months})
+    # The components are stored as used (JSON); their kind is shown by its label.
+    components = [{**c, "kind_label": ComponentKind(c["kind"]).label} for c in row.score_components]
+    return render(request, "settlement/annual_statement.html", {"row": row, "months": months, "components": components})
 
 
 def annual_statement_pdf(request, pk):

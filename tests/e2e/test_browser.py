@@ -28,7 +28,7 @@ WALKS = {
         ("institutions:import", "名单导入", "导入协议机构名单"),
         ("institutions:filing_list", "变更备案", "变更备案"),
         ("audit:search", "审计日志", "审计日志"),
-        ("settlement:review", "申报审核", "批量通过"),
+        ("settlement:review", "申报审核", "每条明细须给出审核结果和理由"),
         ("settlement:month_list", "月度结算", "打开该月结算"),
         ("settlement:receivables", "应收与暂缓", "暂缓支付"),
         ("settlement:annual_list", "年度结算", "打开该年度"),
