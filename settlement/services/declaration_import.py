@@ -418,4 +418,9 @@ def _insert_lines(stage: _Stage, batch: DeclarationImport) -> int:
             ON CONFLICT (fingerprint) DO NOTHING""",
         [batch.pk, now],
     )
-    return cur.rowcount
+    inserted = cur.rowcount
+    if stage.pg and inserted > 10_000:
+        # A big import changes what the planner should expect of a month (a few declarations,
+        # very many lines): fresh statistics now spare the next run a disk sort (docs/performance.md).
+        cur.execute(f"ANALYZE {decl}")
+    return inserted

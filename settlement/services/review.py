@@ -172,7 +172,8 @@ def lines_approve_pending(*, period: date, actor, filters: dict | None = None) -
     _require_reviewer(actor)
     reason = _reason(ReviewOutcome.APPROVE, APPROVE_REASON, "")
     scope = review_lines(user=actor, period=period, filters=filters or {})
-    agencies = set(scope.values_list("declaration__institution__agency_id", flat=True).distinct())
+    # order_by(): the screen's ordering would otherwise join SELECT DISTINCT and return every line.
+    agencies = set(scope.order_by().values_list("declaration__institution__agency_id", flat=True).distinct())
     frozen = lock_months_shared(period, agencies) if agencies else set()
     pending = scope.filter(status=LineStatus.PENDING).order_by()
     counted = pending.aggregate(n=Count("pk"), amount=Sum("in_scope"))
