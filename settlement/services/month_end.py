@@ -46,6 +46,7 @@ from ..models import (
     SettlementAdjustment,
     SettlementPolicy,
 )
+from .batches import agencies_in_scope, lock_batch, require_settling_staff, save_rows_in_place
 from .periods import add_months, month_label, policy_for, require_closed
 
 ZERO = Decimal("0.00")
@@ -130,22 +131,13 @@ def _amounts(approved, deposit, payable, deductions, net) -> str:
 # ---- scope -----------------------------------------------------------------------------------------
 
 
-def _require_staff(actor) -> None:
-    if actor is not None and not (actor.is_agency_staff or actor.is_portal_admin):
-        raise PermissionDenied("只有经办人员可以办理结算。")
-
-
 def agencies_to_settle(*, period: date, actor=None, agency: HandlingAgency | None = None) -> list[HandlingAgency]:
     """The agencies a run covers: the one asked for, or every agency in the caller's scope that
     has anything to settle for the month (declarations, carried lines, corrections, releases)."""
-    _require_staff(actor)
+    require_settling_staff(actor)
+    qs = agencies_in_scope(actor, agency)
     if agency is not None:
-        if actor is not None and not actor.sees_all_institutions and actor.agency_id != agency.pk:
-            raise PermissionDenied("只能结算本经办机构管辖的协议机构。", code="out_of_scope")
-        return [agency]
-    qs = HandlingAgency.objects.all()
-    if actor is not None and not actor.sees_all_institutions:
-        qs = qs.filter(pk=actor.agency_id)
+        return qs
     agency = OuterRef("pk")
     declared = Declaration.objects.filter(institution__agency=agency, period=period)
     carried = DeclarationLine.objects.filter(
@@ -170,8 +162,7 @@ def _money(value) -> Decimal:
 
 
 def _lock_batch(period: date, agency: HandlingAgency) -> MonthlyBatch:
-    MonthlyBatch.objects.bulk_create([MonthlyBatch(period=period, agency=agency)], ignore_conflicts=True)
-    return MonthlyBatch.objects.select_for_update(of=("self",)).select_related("agency").get(period=period, agency=agency)
+    return lock_batch(MonthlyBatch, period=period, agency=agency)
 
 
 @dataclass
@@ -306,7 +297,7 @@ def _compute(batch: MonthlyBatch, *, now) -> BatchResult:
         result.net += row.net_amount
         if row.held:
             result.held_institutions.append(inst.name)
-    _save_rows(rows, existing)
+    save_rows_in_place(MonthlySettlement, rows, existing, _ROW_FIELDS)
     DeductionOffset.objects.bulk_create(
         [DeductionOffset(deduction=d, settlement=row, amount=amount) for row, plan in offsets for d, amount in plan]
     )
@@ -321,23 +312,6 @@ _ROW_FIELDS = [
     "shortfall", "deduction_amount", "carried_forward", "released_amount", "held", "held_amount", "net_amount",
     "policy", "rule_version", "computed_at",
 ]
-
-
-def _save_rows(rows: list[MonthlySettlement], existing: dict[int, MonthlySettlement]) -> None:
-    """Update the rows that exist, create the new ones, delete those with nothing left to settle."""
-    updated = []
-    for row in rows:
-        old = existing.pop(row.institution_id, None)
-        if old is not None:
-            row.pk = old.pk
-            updated.append(row)
-    # One UPDATE per row rather than bulk_update: bulk_update builds a CASE WHEN per field and row
-    # (17 × rows expressions), which costs Django more time than all the month's queries together.
-    for row in updated:
-        MonthlySettlement.objects.filter(pk=row.pk).update(**{f: getattr(row, f) for f in _ROW_FIELDS})
-    MonthlySettlement.objects.bulk_create([row for row in rows if row.pk is None])
-    if existing:
-        MonthlySettlement.objects.filter(pk__in=[row.pk for row in existing.values()]).delete()
 
 
 def _outstanding_deductions(institution_ids, period: date) -> dict[int, list[Deduction]]:

@@ -34,6 +34,7 @@ from ..models import (
     MonthlySettlement,
     RunKind,
 )
+from .batches import agencies_in_scope, lock_batch, require_settling_staff, save_rows_in_place
 from .month_end import Progress
 from .periods import month_code
 from .runs import register
@@ -104,32 +105,22 @@ class AnnualRunResult:
         return "\n".join(lines)
 
 
-def _require_staff(actor) -> None:
-    if actor is not None and not (actor.is_agency_staff or actor.is_portal_admin):
-        raise PermissionDenied("只有经办人员可以办理年度结算。")
-
-
 def require_year_over(year: int) -> None:
     if year >= timezone.localdate().year:
         raise ApplicationError(f"{year}年度尚未结束，次年1月起才能办理年度结算。", code="year_not_over")
 
 
 def agencies_with_deposits(*, year: int, actor=None, agency: HandlingAgency | None = None) -> list[HandlingAgency]:
-    _require_staff(actor)
+    require_settling_staff(actor, "年度结算")
+    qs = agencies_in_scope(actor, agency)
     if agency is not None:
-        if actor is not None and not actor.sees_all_institutions and actor.agency_id != agency.pk:
-            raise PermissionDenied("只能结算本经办机构管辖的协议机构。", code="out_of_scope")
-        return [agency]
-    qs = HandlingAgency.objects.all()
-    if actor is not None and not actor.sees_all_institutions:
-        qs = qs.filter(pk=actor.agency_id)
+        return qs
     deposits = MonthlySettlement.objects.filter(institution__agency=OuterRef("pk"), period__year=year)
     return list(qs.filter(Exists(deposits)).order_by("pk"))
 
 
 def _lock_batch(year: int, agency: HandlingAgency) -> AnnualBatch:
-    AnnualBatch.objects.bulk_create([AnnualBatch(year=year, agency=agency)], ignore_conflicts=True)
-    return AnnualBatch.objects.select_for_update(of=("self",)).select_related("agency").get(year=year, agency=agency)
+    return lock_batch(AnnualBatch, year=year, agency=agency)
 
 
 def _compute(batch: AnnualBatch, *, now) -> AnnualBatchResult:
@@ -177,7 +168,7 @@ def _compute(batch: AnnualBatch, *, now) -> AnnualBatchResult:
         result.deposit_total += total
         result.released += released
         result.forfeited += row.forfeited
-    _save_rows(rows, existing)
+    save_rows_in_place(AnnualSettlement, rows, existing, _ROW_FIELDS)
     batch.status, batch.calculated_at = BatchStatus.CALCULATED, now
     batch.save(update_fields=["status", "calculated_at"])
     return result
@@ -185,19 +176,6 @@ def _compute(batch: AnnualBatch, *, now) -> AnnualBatchResult:
 
 _ROW_FIELDS = ["deposit_total", "monthly_deposits", "unapproved_months", "score", "score_components", "released",
                "forfeited", "computed_at"]
-
-
-def _save_rows(rows: list[AnnualSettlement], existing: dict[int, AnnualSettlement]) -> None:
-    updated = []
-    for row in rows:
-        old = existing.pop(row.institution_id, None)
-        if old is not None:
-            row.pk = old.pk
-            updated.append(row)
-    AnnualSettlement.objects.bulk_update(updated, _ROW_FIELDS)
-    AnnualSettlement.objects.bulk_create([row for row in rows if row.pk is None])
-    if existing:
-        AnnualSettlement.objects.filter(pk__in=[row.pk for row in existing.values()]).delete()
 
 
 def settlement_annual_run(
