@@ -170,6 +170,22 @@ URL_ROLES: dict[str, object] = {
     "api:settlement-deductions": STAFF_AUDIT,  # POST: the service refuses anyone but staff
     "api:settlement-holds": STAFF_AUDIT,  # POST: the service refuses anyone but staff
     "api:settlement-hold-lift": STAFF,
+    # year-end API (issue 5), scoped like its pages: an institution applies and reads its own score
+    # and statements; staff decide, score, run and approve; auditors read
+    "api:annual-application-list": ANY,  # POST: the service refuses anyone but staff and institutions
+    "api:annual-application-detail": ANY,
+    "api:annual-application-decision": STAFF,
+    "api:score-list": STAFF_AUDIT,
+    "api:score-import": STAFF,
+    "api:score-detail": ANY,  # PUT/POST: the service refuses anyone but staff
+    "api:annual-settlement-list": ANY,
+    "api:annual-settlement-detail": ANY,
+    "api:annual-settlement-statement": ANY,
+    "api:annual-settlement-export": STAFF_AUDIT,
+    "api:annual-settlement-summary": STAFF_AUDIT,
+    "api:annual-settlement-years": STAFF_AUDIT,
+    "api:annual-settlement-approve": STAFF,
+    "api:annual-settlement-runs": STAFF,
     "api:case-list": ANY,  # POST (open a case) is refused by the service unless staff or auditor
     "api:case-statistics": STAFF_AUDIT,
     "api:case-detail": ANY,

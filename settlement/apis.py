@@ -1,15 +1,17 @@
-"""Declaration, review and settlement API (issue 4), in the style of institutions/apis.py: each view
-validates input, calls one selector or service and renders the result. Who may call a URL is
-decided by core.permissions.URL_ROLES; what they see by the scoped selectors, so a foreign id is a
-404 and never a 403. Domain errors come out through core.api as {"code", "message", "detail"}."""
+"""Declaration, review, settlement and year-end API (issues 4 and 5), in the style of
+institutions/apis.py: each view validates input, calls one selector or service and renders the
+result. Who may call a URL is decided by core.permissions.URL_ROLES; what they see by the scoped
+selectors, so a foreign id is a 404 and never a 403. Domain errors come out through core.api as
+{"code", "message", "detail"}."""
 
 import codecs
 import hashlib
 import itertools
+from datetime import date
 from decimal import Decimal
 
 from django.conf import settings
-from django.db.models import Count, Q, Sum
+from django.db.models import Count, Exists, OuterRef, Prefetch, Q, Subquery, Sum
 from django.http import HttpResponse
 from django.shortcuts import get_object_or_404
 from django.urls import reverse
@@ -30,7 +32,23 @@ from institutions.selectors import agencies_for, institutions_for
 
 from . import selectors
 from . import serializers as s
-from .models import ImportSource, ReviewReason
+from .models import (
+    AnnualApplication,
+    AnnualMaterial,
+    AssessmentScore,
+    ImportSource,
+    MonthlySettlement,
+    ReviewReason,
+    RunKind,
+)
+from .services.annual_applications import annual_application_decide, annual_application_submit
+from .services.annual_documents import (
+    annual_batches_for,
+    annual_export,
+    annual_settlements_for,
+    annual_statement_pdf,
+    annual_summary_xlsx,
+)
 from .services.declaration_files import open_rows
 from .services.declaration_import import declarations_import
 from .services.month_end import settlement_month_approve
@@ -38,6 +56,8 @@ from .services.periods import month_code, month_label, require_closed
 from .services.receivables import adjustment_register, deduction_register, hold_lift, hold_start
 from .services.review import line_decide, lines_approve_pending, reasons_for, review_progress
 from .services.runs import run_progress, run_request
+from .services.scores import SCORE_COLUMNS, SCORE_OPTIONAL, score_set, scores_import
+from .services.year_end import require_year_over, settlement_annual_approve
 
 ERRORS = {
     400: OpenApiResponse(description="输入有误（code = invalid）或规则不允许：{code, message, detail}"),
@@ -512,3 +532,324 @@ class HoldLiftApi(ObjectApi):
         data = _validated(s.HoldLiftInputSerializer, request.data)
         hold_lift(hold=hold, actor=request.user, note=data["note"])
         return Response(s.HoldOutputSerializer(self.get_object()).data)
+
+
+# ---- year-end (issue 5): annual applications, assessment scores, the deposit release ---------------
+# Scoped like the pages (settlement/views/annual.py) and calling the same services.
+
+
+def _applications(user):
+    return AnnualApplication.objects.filter(institution__in=selectors.institutions_for(user)).select_related(
+        "institution", "submitted_by", "reviewed_by"
+    ).order_by("-year", "institution__code", "pk")
+
+
+def _application_detail(user):
+    return _applications(user).prefetch_related(
+        Prefetch("materials", queryset=AnnualMaterial.objects.select_related("uploaded_by"))
+    )
+
+
+class AnnualApplicationListApi(ListApi):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(parameters=[s.AnnualApplicationFilterSerializer], responses=s.AnnualApplicationOutputSerializer(many=True))
+    def get(self, request):
+        filters = _validated(s.AnnualApplicationFilterSerializer, request.query_params)
+        qs = _applications(request.user)
+        if filters.get("year"):
+            qs = qs.filter(year=filters["year"])
+        if filters.get("institution"):
+            qs = qs.filter(institution_id=filters["institution"])
+        if filters.get("status"):
+            qs = qs.filter(status=filters["status"])
+        return self.paginated(qs, s.AnnualApplicationOutputSerializer)
+
+    @extend_schema(
+        request={"multipart/form-data": s.AnnualApplicationInputSerializer},
+        responses={
+            201: s.AnnualApplicationDetailOutputSerializer,
+            400: OpenApiResponse(
+                description="不在申请期内（code = not_open、deadline_passed，message 写明日期）、材料不全（materials_missing）、"
+                "文件不符（bad_file_type、file_too_large、empty_file）、已受理（already_accepted）：{code, message, detail}"
+            ),
+            403: ERRORS[403],
+            404: ERRORS[404],
+        },
+    )
+    def post(self, request):
+        """Submit the year's application, or complete a returned one (what is on file need not be sent again)."""
+        data = _validated(s.AnnualApplicationInputSerializer, request.data)
+        user = request.user
+        if user.is_institution_admin:
+            institution = _institution(user, data.get("institution")) or user.institution
+        else:
+            institution = _institution(user, data.get("institution"))
+            if institution is None:
+                raise ApplicationError("请指定协议机构（institution）。", code="institution_required")
+        materials = {k: data[k] for k in ("declaration_form", "cost_report", "other") if data.get(k)}
+        application = annual_application_submit(
+            institution=institution, year=data["year"], materials=materials, actor=user, note=data["note"]
+        )
+        fresh = _application_detail(user).get(pk=application.pk)
+        response = Response(s.AnnualApplicationDetailOutputSerializer(fresh).data, status=status.HTTP_201_CREATED)
+        response["Location"] = reverse("api:annual-application-detail", args=[application.pk])
+        return response
+
+
+class AnnualApplicationDetailApi(ObjectApi):
+    scope = staticmethod(_application_detail)
+
+    @extend_schema(responses=s.AnnualApplicationDetailOutputSerializer)
+    def get(self, request, pk):
+        return Response(s.AnnualApplicationDetailOutputSerializer(self.get_object()).data)
+
+
+class AnnualApplicationDecisionApi(ObjectApi):
+    parser_classes = PARSERS
+    scope = staticmethod(_application_detail)
+
+    @extend_schema(request=s.AnnualDecisionInputSerializer, responses={200: s.AnnualApplicationDetailOutputSerializer, **ERRORS})
+    def post(self, request, pk):
+        application = self.get_object()
+        data = _validated(s.AnnualDecisionInputSerializer, request.data)
+        annual_application_decide(
+            application=application, accept=data["decision"] == "accept", note=data["note"], actor=request.user
+        )
+        return Response(s.AnnualApplicationDetailOutputSerializer(self.get_object()).data)
+
+
+# ---- assessment scores ----------------------------------------------------------------------------
+
+
+def _year_scores(year: int):
+    return Prefetch(
+        "assessment_scores",
+        queryset=AssessmentScore.objects.filter(year=year).select_related("updated_by").prefetch_related("components"),
+        to_attr="year_scores",
+    )
+
+
+def _deposit_total(year: int):
+    """The institution's deposits of the year (computed and approved months alike), as the run sums them."""
+    return Subquery(
+        MonthlySettlement.objects.filter(institution=OuterRef("pk"), period__year=year)
+        .order_by().values("institution").annotate(total=Sum("deposit")).values("total")
+    )
+
+
+def _score_entry(institution, year: int) -> dict:
+    scores = institution.year_scores
+    return {"institution": institution, "year": year, "deposit_total": institution.deposit_total,
+            "score": scores[0] if scores else None}
+
+
+class ScoreListApi(ListApi):
+    @extend_schema(parameters=[s.YearFilterSerializer], responses=s.ScoreOutputSerializer(many=True))
+    def get(self, request):
+        """Institutions in scope with deposits in the year or a score for it, each with its score and components."""
+        year = _validated(s.YearFilterSerializer, request.query_params)["year"]
+        deposits = MonthlySettlement.objects.filter(institution=OuterRef("pk"), period__year=year)
+        scored = AssessmentScore.objects.filter(institution=OuterRef("pk"), year=year)
+        qs = (
+            selectors.institutions_for(request.user).filter(Q(Exists(deposits)) | Q(Exists(scored)))
+            .annotate(deposit_total=_deposit_total(year)).prefetch_related(_year_scores(year)).order_by("code")
+        )
+        paginator = self.pagination_class()
+        page = paginator.paginate_queryset(qs, request, view=self)
+        return paginator.get_paginated_response(
+            s.ScoreOutputSerializer([_score_entry(i, year) for i in page], many=True).data
+        )
+
+
+class ScoreDetailApi(APIView):
+    """One institution's score for a year. An institution administrator reads only its own (another
+    institution is a 404); staff set the components (deductions from violation cases stay)."""
+
+    parser_classes = [ExactJSONParser]
+
+    def _entry(self, request, year: int, institution: int) -> dict:
+        qs = selectors.institutions_for(request.user).annotate(deposit_total=_deposit_total(year))
+        inst = get_object_or_404(qs.prefetch_related(_year_scores(year)), pk=institution)
+        return _score_entry(inst, year)
+
+    @extend_schema(responses={200: s.ScoreOutputSerializer, 404: ERRORS[404]})
+    def get(self, request, year, institution):
+        return Response(s.ScoreOutputSerializer(self._entry(request, year, institution)).data)
+
+    @extend_schema(
+        request=s.ScoreSetInputSerializer,
+        responses={
+            200: s.ScoreOutputSerializer,
+            400: OpenApiResponse(
+                description="分值有误（code = invalid_score：超出 0–100、超过两位小数、不是数字）、该年度已审批冻结（frozen）："
+                "{code, message, detail}；什么也不改"
+            ),
+            403: ERRORS[403],
+            404: ERRORS[404],
+        },
+    )
+    def put(self, request, year, institution):
+        entry = self._entry(request, year, institution)
+        data = _validated(s.ScoreSetInputSerializer, request.data)
+        score_set(institution=entry["institution"], year=year, components=[dict(c) for c in data["components"]],
+                  actor=request.user)
+        return Response(s.ScoreOutputSerializer(self._entry(request, year, institution)).data)
+
+    @extend_schema(
+        request=s.ScoreSetInputSerializer,
+        responses={200: s.ScoreOutputSerializer, 400: ERRORS[400], 403: ERRORS[403], 404: ERRORS[404]},
+        description="同 PUT（表单和不支持 PUT 的客户端）。",
+    )
+    def post(self, request, year, institution):
+        return self.put(request, year, institution)
+
+
+class ScoreImportApi(APIView):
+    parser_classes = [MultiPartParser, FormParser]
+
+    @extend_schema(
+        request={"multipart/form-data": s.ScoreImportInputSerializer},
+        responses={
+            200: s.ScoreImportReportOutputSerializer,
+            400: OpenApiResponse(
+                description="文件被整个拒绝（code = no_deposits、bad_columns、bad_encoding、file_too_large…）：{code, message, detail}；"
+                "有问题的行不在此列，它们在报告的 rejections 中逐行列出"
+            ),
+            403: ERRORS[403],
+        },
+    )
+    def post(self, request):
+        data = _validated(s.ScoreImportInputSerializer, request.data)
+        upload = data["file"]
+        limit = settings.PORTAL_MAX_TABLE_UPLOAD_BYTES
+        if upload.size > limit:
+            raise FileRejected(
+                f"文件过大（{upload.size / 1048576:.1f} MB），考核得分文件最大 {limit / 1048576:.0f} MB。",
+                code="file_too_large", detail={"size": upload.size, "limit": limit},
+            )
+        stream = open_rows(upload.open("rb"), upload.name, columns=SCORE_COLUMNS, optional=SCORE_OPTIONAL)
+        report = scores_import(rows=stream.rows, year=data["year"], actor=request.user)
+        return Response(s.ScoreImportReportOutputSerializer(report.as_dict()).data)
+
+
+# ---- annual settlements ---------------------------------------------------------------------------
+
+
+class AnnualSettlementListApi(ListApi):
+    @extend_schema(parameters=[s.AnnualSettlementFilterSerializer], responses=s.AnnualSettlementOutputSerializer(many=True))
+    def get(self, request):
+        filters = _validated(s.AnnualSettlementFilterSerializer, request.query_params)
+        qs = annual_settlements_for(request.user).order_by("-year", "institution__code")
+        if filters.get("year"):
+            qs = qs.filter(year=filters["year"])
+        if filters.get("institution"):
+            qs = qs.filter(institution_id=filters["institution"])
+        return self.paginated(qs, s.AnnualSettlementOutputSerializer)
+
+
+class AnnualSettlementApi(ObjectApi):
+    scope = staticmethod(annual_settlements_for)
+
+
+class AnnualSettlementDetailApi(AnnualSettlementApi):
+    @extend_schema(responses=s.AnnualSettlementOutputSerializer)
+    def get(self, request, pk):
+        return Response(s.AnnualSettlementOutputSerializer(self.get_object()).data)
+
+
+class AnnualSettlementStatementApi(AnnualSettlementApi):
+    content_negotiation_class = _FileTypeNegotiation
+
+    @extend_schema(responses={(200, "application/pdf"): OpenApiTypes.BINARY, 404: ERRORS[404]})
+    def get(self, request, pk):
+        row = self.get_object()
+        return _file(annual_statement_pdf(row), "pdf", f"annual_statement_{row.institution.code}_{row.year}.pdf")
+
+
+class AnnualSettlementExportApi(APIView):
+    content_negotiation_class = _FileTypeNegotiation
+
+    @extend_schema(
+        parameters=[s.AnnualExportInputSerializer],
+        responses={
+            **{(200, CONTENT_TYPES[fmt].split(";")[0]): OpenApiTypes.BINARY for fmt in s.EXPORT_FORMATS},
+            400: ERRORS[400],
+        },
+    )
+    def get(self, request):
+        """export_annual_settlements (SPEC §8): 机构编码, 机构名称, 年度, 保证金总额, 考核得分, 返还金额, 扣留金额."""
+        data = _validated(s.AnnualExportInputSerializer, request.query_params)
+        year, fmt = data["year"], data["format"]
+        return _file(annual_export(year=year, fmt=fmt, user=request.user), fmt, f"annual_settlements_{year}.{fmt}")
+
+
+class AnnualSettlementSummaryApi(APIView):
+    content_negotiation_class = _FileTypeNegotiation
+
+    @extend_schema(
+        parameters=[s.YearFilterSerializer],
+        responses={(200, CONTENT_TYPES["xlsx"]): OpenApiTypes.BINARY, 400: ERRORS[400]},
+    )
+    def get(self, request):
+        """The agency's annual summary (年度结算汇总表, XLSX)."""
+        year = _validated(s.YearFilterSerializer, request.query_params)["year"]
+        return _file(annual_summary_xlsx(year=year, user=request.user), "xlsx", f"annual_summary_{year}.xlsx")
+
+
+def _annual_batches(user):
+    return annual_batches_for(user).order_by("-year", "agency__pk").annotate(
+        institution_count=Count("rows"), deposit_total=Sum("rows__deposit_total"), released=Sum("rows__released"),
+        forfeited=Sum("rows__forfeited"),
+    )
+
+
+class AnnualBatchListApi(ListApi):
+    @extend_schema(parameters=[s.AnnualBatchFilterSerializer], responses=s.AnnualBatchOutputSerializer(many=True))
+    def get(self, request):
+        filters = _validated(s.AnnualBatchFilterSerializer, request.query_params)
+        qs = _annual_batches(request.user)
+        if filters.get("year"):
+            qs = qs.filter(year=filters["year"])
+        if filters.get("agency"):
+            qs = qs.filter(agency_id=filters["agency"])
+        return self.paginated(qs, s.AnnualBatchOutputSerializer)
+
+
+class AnnualApproveApi(APIView):
+    parser_classes = PARSERS
+
+    @extend_schema(request=s.AnnualApproveInputSerializer, responses={200: s.AnnualApproveOutputSerializer, **ERRORS})
+    def post(self, request):
+        """Approve an agency's year: every month of the year approved first, every institution scored;
+        the year is recomputed under its lock and frozen (a second approval is a 409)."""
+        data = _validated(s.AnnualApproveInputSerializer, request.data)
+        agency, year = _agency(request, data.get("agency")), data["year"]
+        result = settlement_annual_approve(
+            year=year, agency=agency, actor=request.user, expected_released=data.get("expected_released")
+        )
+        batch = _annual_batches(request.user).get(year=year, agency=agency)
+        message = (
+            f"{agency.name}{year}年度的质量保证金结算已审批并冻结：{result.rows} 家协议机构，"
+            f"保证金总额 {result.deposit_total}，返还 {result.released}，扣留 {result.forfeited}。"
+        )
+        return Response(s.AnnualApproveOutputSerializer({"message": message, "batch": batch}).data)
+
+
+class AnnualRunCreateApi(APIView):
+    parser_classes = PARSERS
+
+    @extend_schema(request=s.AnnualRunCreateInputSerializer, responses={202: s.RunOutputSerializer, **ERRORS})
+    def post(self, request):
+        """Queue the year-end run (followed at settlements/runs/{id}/, like a month's)."""
+        data = _validated(s.AnnualRunCreateInputSerializer, request.data)
+        year = data["year"]
+        require_year_over(year)  # refuse now with the reason, not later as a failed run
+        pk = data.get("agency")
+        agency = get_object_or_404(agencies_for(request.user), pk=pk) if pk is not None else None
+        run = run_request(kind=RunKind.ANNUAL, period=date(year, 1, 1), actor=request.user, agency=agency, trigger="api")
+        # Read it again: without a broker the run may already have finished in this request.
+        run = selectors.runs_for(request.user).get(pk=run.pk)
+        response = Response(_run(run), status=status.HTTP_202_ACCEPTED)
+        response["Location"] = reverse("api:settlement-run-detail", args=[run.pk])
+        return response

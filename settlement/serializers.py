@@ -18,7 +18,18 @@ from institutions.serializers import (
     UserBriefOutputSerializer,
 )
 
-from .models import BatchStatus, Category, DeductionKind, ImportSource, LineStatus, ReviewOutcome, RunStatus
+from .models import (
+    AnnualApplicationStatus,
+    AnnualMaterialKind,
+    BatchStatus,
+    Category,
+    ComponentKind,
+    DeductionKind,
+    ImportSource,
+    LineStatus,
+    ReviewOutcome,
+    RunStatus,
+)
 from .services.declaration_rows import COLUMNS, KEYS, header_key
 from .services.periods import month_code, parse_period
 
@@ -326,7 +337,8 @@ class RunOutputSerializer(serializers.Serializer):
     id = serializers.IntegerField()
     kind = serializers.CharField()
     kind_label = serializers.CharField(source="get_kind_display")
-    period = MonthField()
+    period = MonthField(help_text="月度结算：结算月份；年度结算：该年度的1月")
+    year = serializers.IntegerField(source="period.year", help_text="结算年度（年度结算）")
     agency = AgencyBriefOutputSerializer(allow_null=True, help_text="空＝调用者范围内的全部经办机构")
     status = serializers.CharField(help_text=" | ".join(RunStatus.values))
     status_label = serializers.CharField(source="get_status_display")
@@ -569,3 +581,276 @@ class HoldCreateInputSerializer(serializers.Serializer):
 
 class HoldLiftInputSerializer(serializers.Serializer):
     note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+# ---- year-end (issue 5): annual applications, assessment scores, the deposit release ---------------
+
+
+class YearField(serializers.IntegerField):
+    """A settlement year as four digits (2025)."""
+
+    default_error_messages = {
+        "required": "请指定结算年度（YYYY，例如 2025）。",
+        "invalid": "年度无效，应为四位年份，例如 2025。",
+        "min_value": "年度无效，应为四位年份，例如 2025。",
+        "max_value": "年度无效，应为四位年份，例如 2025。",
+    }
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "结算年度 YYYY，例如 2025")
+        super().__init__(min_value=2000, max_value=2100, **kwargs)
+
+
+class PointsInputField(AmountInputField):
+    """Points as typed ("85.5") or a JSON number (kept exact); the score service parses and checks them."""
+
+    def __init__(self, **kwargs):
+        kwargs.setdefault("help_text", "分值，字符串或数字，最多两位小数；年度考核等基础分 0–100，其他加减分可为负数")
+        super().__init__(**kwargs)
+
+
+class AnnualMaterialOutputSerializer(serializers.Serializer):
+    id = serializers.IntegerField()
+    kind = serializers.CharField(help_text=" | ".join(AnnualMaterialKind.values))
+    kind_label = serializers.CharField(source="get_kind_display")
+    original_name = serializers.CharField()
+    size = serializers.IntegerField(help_text="字节")
+    uploaded_by = UserBriefOutputSerializer()
+    uploaded_at = serializers.DateTimeField()
+    download_url = serializers.SerializerMethodField()
+
+    def get_download_url(self, material) -> str:
+        # The page route serves the file; it checks the caller's scope the same way.
+        return reverse("settlement:annual_material", args=[material.pk])
+
+
+class AnnualApplicationOutputSerializer(serializers.Serializer):
+    """An institution's application for the annual settlement (W§28: by the end of January)."""
+
+    id = serializers.IntegerField()
+    institution = InstitutionBriefOutputSerializer()
+    year = serializers.IntegerField()
+    status = serializers.CharField(help_text=" | ".join(AnnualApplicationStatus.values))
+    status_label = serializers.CharField(source="get_status_display")
+    late = serializers.BooleanField(help_text="逾期（1月31日后由经办人员代为提交）")
+    note = serializers.CharField()
+    submitted_by = UserBriefOutputSerializer()
+    submitted_at = serializers.DateTimeField()
+    reviewed_by = UserBriefOutputSerializer(allow_null=True)
+    reviewed_at = serializers.DateTimeField(allow_null=True)
+    review_note = serializers.CharField(help_text="受理意见；退回时写明须补正的内容")
+    url = serializers.SerializerMethodField()
+
+    def get_url(self, application) -> str:
+        return reverse("api:annual-application-detail", args=[application.pk])
+
+
+class ApplicationWindowOutputSerializer(serializers.Serializer):
+    opens = serializers.DateField(help_text="次年1月1日")
+    closes = serializers.DateField(help_text="次年1月31日（含）")
+
+
+class AnnualApplicationDetailOutputSerializer(AnnualApplicationOutputSerializer):
+    materials = AnnualMaterialOutputSerializer(many=True, source="materials.all")
+    window = serializers.SerializerMethodField(help_text="协议机构自行申请的期限")
+
+    @extend_schema_field(ApplicationWindowOutputSerializer)
+    def get_window(self, application):
+        from .services.annual_applications import application_window  # noqa: PLC0415
+
+        opens, closes = application_window(application.year)
+        return ApplicationWindowOutputSerializer({"opens": opens, "closes": closes}).data
+
+
+class ScoreComponentOutputSerializer(serializers.Serializer):
+    kind = serializers.CharField(help_text=" | ".join(ComponentKind.values))
+    kind_label = serializers.CharField(source="get_kind_display")
+    label = serializers.CharField()
+    points = serializers.DecimalField(max_digits=6, decimal_places=2, help_text="违规扣分为负数")
+    source_label = serializers.CharField(help_text="来源，如违规案件编号")
+    note = serializers.CharField()
+
+
+class ScoreOutputSerializer(serializers.Serializer):
+    """An institution's year: its deposits and its assessment score with the components (or none yet).
+    Rendered from {"institution", "year", "deposit_total", "score"} (score: AssessmentScore or None)."""
+
+    institution = InstitutionBriefOutputSerializer()
+    year = serializers.IntegerField()
+    deposit_total = TotalField(help_text="该年度各月预留质量保证金合计（含未审批月份）")
+    total = serializers.DecimalField(
+        max_digits=5, decimal_places=2, source="score.total", allow_null=True, default=None,
+        help_text="考核得分 0–100；空＝尚无考核得分（年度结算不结算该机构）",
+    )
+    components = serializers.SerializerMethodField()
+    updated_by = UserBriefOutputSerializer(source="score.updated_by", allow_null=True, default=None)
+    updated_at = serializers.DateTimeField(source="score.updated_at", allow_null=True, default=None)
+    url = serializers.SerializerMethodField()
+
+    @extend_schema_field(ScoreComponentOutputSerializer(many=True))
+    def get_components(self, obj):
+        score = obj["score"]
+        return ScoreComponentOutputSerializer(score.components.all() if score else [], many=True).data
+
+    def get_url(self, obj) -> str:
+        return reverse("api:score-detail", args=[obj["year"], obj["institution"].pk])
+
+
+class UsedComponentOutputSerializer(serializers.Serializer):
+    """A score component as the annual settlement used it (stored with the row)."""
+
+    kind = serializers.CharField(help_text=" | ".join(ComponentKind.values))
+    kind_label = serializers.SerializerMethodField()
+    label = serializers.CharField()
+    points = serializers.DecimalField(max_digits=6, decimal_places=2)
+    source = serializers.CharField(default="", help_text="来源，如违规案件编号")
+    note = serializers.CharField(default="")
+
+    def get_kind_label(self, component) -> str:
+        kind = component.get("kind", "")
+        return str(ComponentKind(kind).label) if kind in ComponentKind.values else kind
+
+
+class AnnualSettlementOutputSerializer(serializers.Serializer):
+    """An institution's annual deposit settlement: released = round_half_up(deposit_total × score / 100),
+    forfeited = deposit_total − released; the months and the score components as they were used."""
+
+    id = serializers.IntegerField()
+    institution = InstitutionBriefOutputSerializer()
+    agency = AgencyBriefOutputSerializer(source="batch.agency")
+    year = serializers.IntegerField()
+    deposit_total = MoneyField(help_text="保证金总额 = 该年度各月预留质量保证金之和")
+    monthly_deposits = serializers.DictField(child=MoneyField(), help_text="{YYYY-MM: 该月质量保证金}")
+    unapproved_months = serializers.ListField(child=serializers.CharField(), help_text="计算时尚未审批的月份")
+    score = serializers.DecimalField(max_digits=5, decimal_places=2, help_text="考核得分 0–100")
+    score_components = UsedComponentOutputSerializer(many=True)
+    released = MoneyField(help_text="返还金额")
+    forfeited = MoneyField(help_text="扣留金额")
+    frozen = serializers.BooleanField(help_text="该年度已审批（冻结）")
+    computed_at = serializers.DateTimeField()
+    statement_url = serializers.SerializerMethodField()
+
+    def get_statement_url(self, row) -> str:
+        return reverse("api:annual-settlement-statement", args=[row.pk])
+
+
+class AnnualBatchOutputSerializer(serializers.Serializer):
+    """An agency's year (AnnualBatch) with the totals of its rows."""
+
+    id = serializers.IntegerField()
+    year = serializers.IntegerField()
+    agency = AgencyBriefOutputSerializer()
+    status = serializers.CharField(help_text=" | ".join(BatchStatus.values))
+    status_label = serializers.CharField(source="get_status_display")
+    frozen = serializers.BooleanField()
+    calculated_at = serializers.DateTimeField(allow_null=True)
+    approved_by = UserBriefOutputSerializer(allow_null=True)
+    approved_at = serializers.DateTimeField(allow_null=True)
+    institution_count = serializers.IntegerField(help_text="结算的协议机构数")
+    deposit_total = TotalField()
+    released = TotalField()
+    forfeited = TotalField()
+
+
+class AnnualApproveOutputSerializer(serializers.Serializer):
+    message = serializers.CharField()
+    batch = AnnualBatchOutputSerializer()
+
+
+class ScoreImportRejectionOutputSerializer(serializers.Serializer):
+    row = serializers.IntegerField(help_text="文件中的行号（表头为第1行）")
+    reason = serializers.CharField()
+
+
+class ScoreImportReportOutputSerializer(serializers.Serializer):
+    """ScoreImportReport.as_dict(): the same counts import_assessment_scores prints."""
+
+    year = serializers.IntegerField()
+    rows = serializers.IntegerField()
+    created = serializers.IntegerField()
+    updated = serializers.IntegerField()
+    unchanged = serializers.IntegerField()
+    rejected = serializers.IntegerField()
+    rejections = ScoreImportRejectionOutputSerializer(many=True)
+
+
+# input
+
+
+class AnnualApplicationFilterSerializer(serializers.Serializer):
+    year = YearField(required=False)
+    institution = serializers.IntegerField(required=False, help_text="机构 ID")
+    status = serializers.ChoiceField(choices=AnnualApplicationStatus.choices, required=False, allow_blank=True)
+
+
+class AnnualApplicationInputSerializer(serializers.Serializer):
+    """Mirrors the page's AnnualApplicationForm. Both documents are required unless already on file
+    (a returned application is completed without uploading them again)."""
+
+    institution = serializers.IntegerField(
+        required=False, allow_null=True, help_text="机构 ID：经办人员代为提交时必填；机构管理员为本机构"
+    )
+    year = YearField()
+    declaration_form = serializers.FileField(required=False, help_text="结算申报表")
+    cost_report = serializers.FileField(required=False, help_text="费用情况分析报告")
+    other = serializers.FileField(required=False, help_text="其他材料")
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class AnnualDecisionInputSerializer(serializers.Serializer):
+    decision = serializers.ChoiceField(choices=[("accept", "受理"), ("return", "退回补正")])
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=1000, help_text="退回时必填")
+
+
+class YearFilterSerializer(serializers.Serializer):
+    year = YearField()
+
+
+class ScoreComponentInputSerializer(serializers.Serializer):
+    kind = serializers.CharField(
+        required=False, default="assessment",
+        help_text="assessment | supervision | imported | other（违规扣分由违规处理决定计入，不能在此录入）",
+    )
+    points = PointsInputField()
+    label = serializers.CharField(required=False, allow_blank=True, default="", max_length=100, help_text="空＝类型名称")
+    note = serializers.CharField(required=False, allow_blank=True, default="", max_length=2000)
+
+
+class ScoreSetInputSerializer(serializers.Serializer):
+    components = ScoreComponentInputSerializer(
+        many=True, allow_empty=False, help_text="替换手工录入的各项得分；违规扣分保留",
+    )
+
+
+class ScoreImportInputSerializer(serializers.Serializer):
+    file = serializers.FileField(help_text="考核得分文件：CSV（UTF-8）或 XLSX，列：机构编码, 年度, 考核得分（可有 机构名称）")
+    year = YearField()
+
+
+class AnnualSettlementFilterSerializer(serializers.Serializer):
+    year = YearField(required=False)
+    institution = serializers.IntegerField(required=False, help_text="机构 ID")
+
+
+class AnnualBatchFilterSerializer(serializers.Serializer):
+    year = YearField(required=False)
+    agency = serializers.IntegerField(required=False, help_text="经办机构 ID")
+
+
+class AnnualExportInputSerializer(serializers.Serializer):
+    year = YearField()
+    format = serializers.ChoiceField(choices=EXPORT_FORMATS)
+
+
+class AnnualApproveInputSerializer(serializers.Serializer):
+    year = YearField()
+    agency = serializers.IntegerField(required=False, allow_null=True, help_text="经办机构 ID；默认为本人所在经办机构")
+    expected_released = serializers.DecimalField(
+        max_digits=14, decimal_places=2, required=False, allow_null=True,
+        help_text="页面上显示的返还合计；与重算结果不符则 409 stale，不审批",
+    )
+
+
+class AnnualRunCreateInputSerializer(serializers.Serializer):
+    year = YearField()
+    agency = serializers.IntegerField(required=False, allow_null=True, help_text="经办机构 ID；空＝本人范围内的全部经办机构")

@@ -134,3 +134,18 @@ def settlement_rows(period_text):
               "deposit_rate", "deposit", "payable", "shortfall", "deduction_amount", "carried_forward",
               "released_amount", "held", "held_amount", "net_amount", "rule_version", "frozen")
     return {r["institution__code"]: r for r in MonthlySettlement.objects.filter(period=month(period_text)).values(*fields)}
+
+
+# ---- added for the year-end tests of issue 5 ---------------------------------------------------------
+
+SCORE_HEADERS = ["机构编码", "年度", "考核得分"]
+
+
+def score_csv(rows) -> bytes:
+    """An assessment scores file (SPEC §8): 机构编码, 年度, 考核得分."""
+    return csv_bytes(rows, headers=SCORE_HEADERS)
+
+
+def approve_month(period_text, staff):
+    """Approve the staff member's agency's month for payment (it must have been run)."""
+    return settlement_month_approve(period=month(period_text), agency=staff.agency, actor=staff)
