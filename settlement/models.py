@@ -12,9 +12,13 @@ from django.conf import settings
 from django.core.validators import MaxValueValidator, MinValueValidator
 from django.db import models
 from django.db.models import F, Q
+from django.db.models.functions import Round
 from django.utils.translation import gettext_lazy as _
 
 MONEY = {"max_digits": 14, "decimal_places": 2}
+# The sums in the check constraints are rounded to the fen: exact on PostgreSQL's numeric already,
+# and on the embedded SQLite (which keeps decimals as binary floating point) it makes 100.10 +
+# 23.35 equal 123.45 as it should.
 
 
 def money_field(verbose_name, **kwargs):
@@ -274,7 +278,7 @@ class DeclarationLine(models.Model):
                 condition=Q(total__gte=0, in_scope__gte=0, self_paid__gte=0, non_injury__gte=0),
             ),
             models.CheckConstraint(
-                name="line_parts_add_up", condition=Q(total=F("in_scope") + F("self_paid") + F("non_injury"))
+                name="line_parts_add_up", condition=Q(total=Round(F("in_scope") + F("self_paid") + F("non_injury"), 2))
             ),
             models.CheckConstraint(
                 name="line_discharge_after_visit",
@@ -435,11 +439,15 @@ class MonthlySettlement(models.Model):
         ordering = ["-period", "institution__code"]
         constraints = [
             models.UniqueConstraint(fields=["institution", "period"], name="settlement_one_per_institution_month"),
-            models.CheckConstraint(name="settlement_split_adds_up", condition=Q(payable=F("approved_amount") - F("deposit"))),
+            models.CheckConstraint(
+                name="settlement_split_adds_up", condition=Q(payable=Round(F("approved_amount") - F("deposit"), 2))
+            ),
             models.CheckConstraint(
                 name="settlement_net_adds_up",
                 condition=Q(
-                    net_amount=F("payable") + F("shortfall") - F("deduction_amount") + F("released_amount") - F("held_amount")
+                    net_amount=Round(
+                        F("payable") + F("shortfall") - F("deduction_amount") + F("released_amount") - F("held_amount"), 2
+                    )
                 ),
             ),
         ]
@@ -774,7 +782,9 @@ class AnnualSettlement(models.Model):
         ordering = ["-year", "institution__code"]
         constraints = [
             models.UniqueConstraint(fields=["institution", "year"], name="annual_settlement_once"),
-            models.CheckConstraint(name="annual_split_adds_up", condition=Q(forfeited=F("deposit_total") - F("released"))),
+            models.CheckConstraint(
+                name="annual_split_adds_up", condition=Q(forfeited=Round(F("deposit_total") - F("released"), 2))
+            ),
             models.CheckConstraint(name="annual_score_0_100", condition=Q(score__gte=0, score__lte=100)),
         ]
 

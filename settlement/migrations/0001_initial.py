@@ -2,6 +2,7 @@
 
 import django.core.validators
 import django.db.models.deletion
+import django.db.models.functions.math
 import django.db.models.expressions
 from decimal import Decimal
 from django.conf import settings
@@ -397,7 +398,7 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='declarationline',
-            constraint=models.CheckConstraint(condition=models.Q(('total', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('in_scope'), '+', models.F('self_paid')), '+', models.F('non_injury')))), name='line_parts_add_up'),
+            constraint=models.CheckConstraint(condition=models.Q(('total', django.db.models.functions.math.Round(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('in_scope'), '+', models.F('self_paid')), '+', models.F('non_injury')), 2))), name='line_parts_add_up'),
         ),
         migrations.AddConstraint(
             model_name='declarationline',
@@ -425,11 +426,11 @@ class Migration(migrations.Migration):
         ),
         migrations.AddConstraint(
             model_name='monthlysettlement',
-            constraint=models.CheckConstraint(condition=models.Q(('payable', django.db.models.expressions.CombinedExpression(models.F('approved_amount'), '-', models.F('deposit')))), name='settlement_split_adds_up'),
+            constraint=models.CheckConstraint(condition=models.Q(('payable', django.db.models.functions.math.Round(django.db.models.expressions.CombinedExpression(models.F('approved_amount'), '-', models.F('deposit')), 2))), name='settlement_split_adds_up'),
         ),
         migrations.AddConstraint(
             model_name='monthlysettlement',
-            constraint=models.CheckConstraint(condition=models.Q(('net_amount', django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('payable'), '+', models.F('shortfall')), '-', models.F('deduction_amount')), '+', models.F('released_amount')), '-', models.F('held_amount')))), name='settlement_net_adds_up'),
+            constraint=models.CheckConstraint(condition=models.Q(('net_amount', django.db.models.functions.math.Round(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(django.db.models.expressions.CombinedExpression(models.F('payable'), '+', models.F('shortfall')), '-', models.F('deduction_amount')), '+', models.F('released_amount')), '-', models.F('held_amount')), 2))), name='settlement_net_adds_up'),
         ),
         migrations.AddConstraint(
             model_name='monthlybatch',
