@@ -86,3 +86,29 @@ class PaymentHoldAdmin(ReadOnlyAdmin):
 @admin.register(m.SettlementAdjustment)
 class SettlementAdjustmentAdmin(ReadOnlyAdmin):
     list_display = ("institution", "corrects", "amount", "effective_from", "applied_in", "created_at")
+
+
+@admin.register(m.AnnualBatch)
+class AnnualBatchAdmin(ReadOnlyAdmin):
+    list_display = ("year", "agency", "status", "calculated_at", "approved_by", "approved_at")
+    list_filter = ("status", "year")
+
+
+@admin.register(m.AnnualSettlement)
+class AnnualSettlementAdmin(ReadOnlyAdmin):
+    list_display = ("year", "institution", "deposit_total", "score", "released", "forfeited", "frozen")
+    list_filter = ("year", "frozen")
+    search_fields = ("institution__name", "institution__code")
+
+
+@admin.register(m.AssessmentScore)
+class AssessmentScoreAdmin(ReadOnlyAdmin):
+    list_display = ("year", "institution", "total", "updated_by", "updated_at")
+    list_filter = ("year",)
+    search_fields = ("institution__name", "institution__code")
+
+
+@admin.register(m.AnnualApplication)
+class AnnualApplicationAdmin(ReadOnlyAdmin):
+    list_display = ("year", "institution", "status", "late", "submitted_by", "submitted_at")
+    list_filter = ("year", "status")

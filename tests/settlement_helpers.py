@@ -12,14 +12,16 @@ from zoneinfo import ZoneInfo
 
 import pytest
 import time_machine
+from django.core.files.uploadedfile import SimpleUploadedFile
 from django.core.management import CommandError, call_command
 
-from settlement.models import DeclarationLine, ImportSource, MonthlySettlement
+from settlement.models import AnnualSettlement, DeclarationLine, ImportSource, MonthlySettlement
 from settlement.services.declaration_files import open_rows
 from settlement.services.declaration_import import declarations_import
 from settlement.services.declaration_rows import HEADERS
 from settlement.services.month_end import settlement_month_approve, settlement_month_end_run
 from settlement.services.review import lines_approve_pending
+from settlement.services.scores import score_set
 
 YINCHUAN = "银川市第一人民医院"
 GUYUAN = "固原市人民医院"
@@ -149,3 +151,27 @@ def score_csv(rows) -> bytes:
 def approve_month(period_text, staff):
     """Approve the staff member's agency's month for payment (it must have been run)."""
     return settlement_month_approve(period=month(period_text), agency=staff.agency, actor=staff)
+
+
+def give_score(institution, points, *, year=2025, actor=None):
+    """The institution's assessment score for the year as one imported total (what a row of
+    import_assessment_scores stores)."""
+    return score_set(institution=institution, year=year, actor=actor,
+                     components=[{"kind": "imported", "points": str(points), "label": "综合考核得分（导入）"}])
+
+
+def annual_rows(year):
+    """The year's annual settlement rows as comparable values (ids included), by institution code."""
+    fields = ("id", "batch_id", "institution__code", "deposit_total", "monthly_deposits", "unapproved_months", "score",
+              "score_components", "released", "forfeited", "frozen")
+    return {r["institution__code"]: r for r in AnnualSettlement.objects.filter(year=year).values(*fields)}
+
+
+def pdf_upload(name):
+    """A small PDF as a browser uploads it (an annual application's document)."""
+    return SimpleUploadedFile(name, b"%PDF-1.4\n1 0 obj << >> endobj\n%%EOF\n", content_type="application/pdf")
+
+
+def annual_documents():
+    """Both documents W§28 requires with the annual application, keyed as the service and the API take them."""
+    return {"declaration_form": pdf_upload("结算申报表.pdf"), "cost_report": pdf_upload("费用情况分析报告.pdf")}

@@ -75,7 +75,7 @@ def annual_application_submit(*, institution, year: int, materials: dict, actor,
     if application is not None and application.status == S.ACCEPTED:
         raise ApplicationError("该年度的结算申请已受理，不能再修改。", code="already_accepted")
     on_file = set(application.materials.values_list("kind", flat=True)) if application else set()
-    missing = [AnnualMaterialKind(k).label for k in REQUIRED_ANNUAL_MATERIALS if k not in on_file and k not in materials]
+    missing = [str(AnnualMaterialKind(k).label) for k in REQUIRED_ANNUAL_MATERIALS if k not in on_file and k not in materials]
     if missing:
         raise ApplicationError("请上传：" + "、".join(missing) + "（乌海办法第二十八条）。", code="materials_missing")
     now = timezone.now()
