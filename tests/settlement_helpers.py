@@ -175,3 +175,33 @@ def pdf_upload(name):
 def annual_documents():
     """Both documents W§28 requires with the annual application, keyed as the service and the API take them."""
     return {"declaration_form": pdf_upload("结算申报表.pdf"), "cost_report": pdf_upload("费用情况分析报告.pdf")}
+
+
+def at_once(fn, times: int = 2) -> list:
+    """Run `fn` in `times` threads released together (each with its own database connection, as
+    two requests or workers would be); return their results. Fails on any error or a hang."""
+    import threading
+
+    from django.db import connection
+
+    barrier = threading.Barrier(times)
+    results, errors = [], []
+
+    def run():
+        try:
+            barrier.wait(timeout=10)
+            results.append(fn())
+        except Exception as exc:  # noqa: BLE001 (reported below)
+            errors.append(exc)
+        finally:
+            connection.close()
+
+    threads = [threading.Thread(target=run) for _ in range(times)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=60)
+    assert not any(t.is_alive() for t in threads), "a thread did not finish"
+    assert errors == []
+    assert len(results) == times
+    return results

@@ -8,7 +8,6 @@ month by the 10th (W§28), the agency's own tools may accept a late declaration 
 
 import hashlib
 import io
-import threading
 from datetime import date, datetime
 from decimal import Decimal
 
@@ -30,6 +29,7 @@ from settlement.services.declaration_files import open_rows
 from settlement.services.declaration_import import declarations_import
 from settlement.services.declaration_rows import HEADERS
 from tests.settlement_helpers import (
+    at_once,
     GUYUAN,
     YINCHUAN,
     command,
@@ -427,25 +427,7 @@ def test_two_imports_of_the_same_file_at_the_same_time_store_each_line_once(inst
     rows = lines_of(institution(YINCHUAN).code, *[f"{n}.25" for n in range(1, 151)])
     rows += lines_of(institution(GUYUAN).code, *[f"{n}.75" for n in range(1, 51)])
     path = write_file(tmp_path, csv_bytes(rows))
-    barrier = threading.Barrier(2)
-    outputs, errors = [], []
-
-    def run():
-        try:
-            barrier.wait(timeout=10)
-            outputs.append(command("import_declarations", path))
-        except Exception as exc:  # noqa: BLE001 (reported below)
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads)
-    assert errors == []
+    at_once(lambda: command("import_declarations", path))
 
     assert DeclarationLine.objects.count() == 200
     assert DeclarationLine.objects.values("fingerprint").distinct().count() == 200

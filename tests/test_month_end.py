@@ -42,6 +42,7 @@ from settlement.services.receivables import (
 )
 from settlement.services.review import line_decide, lines_approve_pending
 from tests.settlement_helpers import (
+    at_once,
     GUYUAN,
     YINCHUAN,
     command,
@@ -214,26 +215,7 @@ def test_two_runs_at_once_leave_one_consistent_set_of_rows(institution, monkeypa
         return result
 
     monkeypatch.setattr(month_end, "_compute", slow)
-    barrier = threading.Barrier(2)
-    results, errors = [], []
-
-    def run():
-        try:
-            barrier.wait(timeout=10)
-            results.append(settlement_month_end_run(period=OCTOBER, actor=None))
-        except Exception as exc:  # noqa: BLE001 (reported below)
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads)
-    assert errors == []
-    assert len(results) == 2
+    results = at_once(lambda: settlement_month_end_run(period=OCTOBER, actor=None))
 
     assert MonthlySettlement.objects.count() == 2
     assert MonthlyBatch.objects.filter(period=OCTOBER).count() == 2

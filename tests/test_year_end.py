@@ -9,7 +9,6 @@ freezes the year against every path (services, commands, SQL); bad input changes
 The clock is pinned to 2026-11-23: 2025 is over, 2026 is not.
 """
 
-import threading
 import time
 from datetime import datetime
 from decimal import ROUND_HALF_UP, Decimal
@@ -35,6 +34,7 @@ from settlement.services.annual_applications import annual_application_decide, a
 from settlement.services.scores import score_add_deduction, score_set, scores_import
 from settlement.services.year_end import settlement_annual_approve, settlement_annual_run
 from tests.settlement_helpers import (
+    at_once,
     GUYUAN,
     SHANGHAI,
     YINCHUAN,
@@ -218,26 +218,7 @@ def test_two_runs_at_once_leave_one_consistent_set_of_rows(institution, monkeypa
         return result
 
     monkeypatch.setattr(year_end, "_compute", slow)
-    barrier = threading.Barrier(2)
-    results, errors = [], []
-
-    def run():
-        try:
-            barrier.wait(timeout=10)
-            results.append(settlement_annual_run(year=YEAR))
-        except Exception as exc:  # noqa: BLE001 (reported below)
-            errors.append(exc)
-        finally:
-            connection.close()
-
-    threads = [threading.Thread(target=run) for _ in range(2)]
-    for t in threads:
-        t.start()
-    for t in threads:
-        t.join(timeout=60)
-    assert not any(t.is_alive() for t in threads)
-    assert errors == []
-    assert len(results) == 2
+    results = at_once(lambda: settlement_annual_run(year=YEAR))
 
     assert AnnualBatch.objects.filter(year=YEAR).count() == 2  # one per agency
     assert AnnualSettlement.objects.count() == 3
