@@ -42,13 +42,8 @@ from .models import (
     RunKind,
 )
 from .services.annual_applications import annual_application_decide, annual_application_submit
-from .services.annual_documents import (
-    annual_batches_for,
-    annual_export,
-    annual_settlements_for,
-    annual_statement_pdf,
-    annual_summary_xlsx,
-)
+from .selectors import annual_batches_for, annual_settlements_for
+from .services.annual_documents import annual_export, annual_statement_pdf, annual_summary_xlsx
 from .services.declaration_files import open_rows
 from .services.declaration_import import declarations_import
 from .services.month_end import settlement_month_approve

@@ -15,6 +15,8 @@ from institutions.selectors import agencies_for
 from institutions.selectors import institutions_for as _scoped_institutions
 
 from .models import (
+    AnnualBatch,
+    AnnualSettlement,
     Declaration,
     Deduction,
     PaymentHold,
@@ -104,6 +106,18 @@ def settlements_for(user) -> QuerySet[MonthlySettlement]:
 
 def batches_for(user) -> QuerySet[MonthlyBatch]:
     return MonthlyBatch.objects.filter(agency__in=agencies_for(user)).select_related("agency", "approved_by")
+
+
+def annual_settlements_for(user) -> QuerySet[AnnualSettlement]:
+    """Annual rows of the caller's institutions; None is the system itself: all of them."""
+    return AnnualSettlement.objects.filter(institution__in=institutions_for(user)).select_related(
+        "institution", "batch", "batch__agency", "batch__approved_by"
+    )
+
+
+def annual_batches_for(user) -> QuerySet[AnnualBatch]:
+    qs = AnnualBatch.objects.all() if user is None else AnnualBatch.objects.filter(agency__in=agencies_for(user))
+    return qs.select_related("agency", "approved_by")
 
 
 def runs_for(user) -> QuerySet[SettlementRun]:

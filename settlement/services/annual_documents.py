@@ -14,19 +14,19 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal
 
-from django.db.models import Count, QuerySet, Sum
+from django.db.models import QuerySet, Sum
 from django.template.loader import render_to_string
 from django.utils import timezone
 
 from core.errors import ApplicationError
 from core.money import quantize_money, rmb_upper, yuan
 from core.pdf import html_to_pdf
-from institutions.selectors import agencies_for
 
-from ..models import AnnualBatch, AnnualSettlement, AssessmentScore, ComponentKind, MonthlySettlement
-from ..selectors import institutions_for
+from ..models import AnnualSettlement, AssessmentScore, ComponentKind, MonthlySettlement
+from ..selectors import annual_batches_for, annual_settlements_for
 from .documents import (
-    EXPORT_FORMATS,
+    amount_totals,
+    check_export_format,
     SheetBlock,
     SummaryGroup,
     local_time,
@@ -88,13 +88,6 @@ def _no_settlement(year: int) -> ApplicationError:
 # ---- the interchange export (SPEC §8) ----------------------------------------------------------------
 
 
-def annual_settlements_for(user) -> QuerySet[AnnualSettlement]:
-    """Annual rows of the caller's institutions; None is the system itself: all of them."""
-    return AnnualSettlement.objects.filter(institution__in=institutions_for(user)).select_related(
-        "institution", "batch", "batch__agency"
-    )
-
-
 def annual_export_rows(*, year: int, user=None) -> QuerySet[AnnualSettlement]:
     """The year's rows in the caller's scope, by institution code."""
     return annual_settlements_for(user).filter(year=year).order_by("institution__code")
@@ -102,16 +95,12 @@ def annual_export_rows(*, year: int, user=None) -> QuerySet[AnnualSettlement]:
 
 def annual_totals(*, year: int, user=None) -> dict:
     """How many institutions and the totals of the export's amount columns (Sum in the database)."""
-    totals = annual_export_rows(year=year, user=user).order_by().aggregate(
-        institutions=Count("pk"), **{name: Sum(name) for name in ANNUAL_AMOUNTS}
-    )
-    return {k: (v if k == "institutions" else quantize_money(v or 0)) for k, v in totals.items()}
+    return amount_totals(annual_export_rows(year=year, user=user), ANNUAL_AMOUNTS)
 
 
 def annual_export(*, year: int, fmt: str, user=None) -> bytes:
     """export_annual_settlements (SPEC §8): one line per institution with the seven columns."""
-    if fmt not in EXPORT_FORMATS:
-        raise ApplicationError(f"不支持的导出格式“{fmt}”，可选：{'、'.join(EXPORT_FORMATS)}。", code="invalid_format")
+    check_export_format(fmt)
     rows = list(annual_export_rows(year=year, user=user))
     if not rows:
         raise _no_settlement(year)
@@ -254,11 +243,6 @@ class AnnualSummary:
     @property
     def title(self) -> str:
         return f"{ANNUAL_SUMMARY_TITLE}（{year_label(self.year)}）"
-
-
-def annual_batches_for(user) -> QuerySet[AnnualBatch]:
-    qs = AnnualBatch.objects.all() if user is None else AnnualBatch.objects.filter(agency__in=agencies_for(user))
-    return qs.select_related("agency", "approved_by")
 
 
 def _sums() -> dict:

@@ -106,18 +106,25 @@ def settlement_export_rows(*, period: date, user=None) -> QuerySet[MonthlySettle
     return settlements_for(user).filter(period=period).order_by("institution__code")
 
 
+def amount_totals(rows: QuerySet, fields) -> dict:
+    """How many rows (institutions) and the total of each amount field, summed in the database."""
+    totals = rows.order_by().aggregate(institutions=Count("pk"), **{name: Sum(name) for name in fields})
+    return {k: (v if k == "institutions" else quantize_money(v or 0)) for k, v in totals.items()}
+
+
+def check_export_format(fmt: str) -> None:
+    if fmt not in EXPORT_FORMATS:
+        raise ApplicationError(f"不支持的导出格式“{fmt}”，可选：{'、'.join(EXPORT_FORMATS)}。", code="invalid_format")
+
+
 def settlement_totals(*, period: date, user=None) -> dict:
     """How many institutions and the totals of the export's amount columns (Sum in the database)."""
-    totals = settlement_export_rows(period=period, user=user).order_by().aggregate(
-        institutions=Count("pk"), **{name: Sum(name) for name in EXPORT_AMOUNTS}
-    )
-    return {k: (v if k == "institutions" else quantize_money(v or 0)) for k, v in totals.items()}
+    return amount_totals(settlement_export_rows(period=period, user=user), EXPORT_AMOUNTS)
 
 
 def settlement_export(*, period: date, fmt: str, user=None) -> bytes:
     """export_settlements (SPEC §8): one line per institution with the eight columns, CSV or XLSX."""
-    if fmt not in EXPORT_FORMATS:
-        raise ApplicationError(f"不支持的导出格式“{fmt}”，可选：{'、'.join(EXPORT_FORMATS)}。", code="invalid_format")
+    check_export_format(fmt)
     rows = list(settlement_export_rows(period=period, user=user))
     if not rows:
         raise _no_settlement(period)

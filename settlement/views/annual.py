@@ -22,7 +22,6 @@ from .. import selectors
 from ..forms import AnnualApplicationForm, AnnualDecisionForm, ApproveAnnualForm, RunForm, ScoreForm, ScoreImportForm
 from ..models import (
     AnnualApplication,
-    AnnualBatch,
     AnnualMaterial,
     AnnualSettlement,
     AssessmentScore,
@@ -43,13 +42,9 @@ def last_year() -> int:
     return timezone.localdate().year - 1
 
 
-def _batches(user):
-    return AnnualBatch.objects.filter(agency__in=agencies_for(user)).select_related("agency", "approved_by")
-
-
 def annual_list(request):
     batches = (
-        _batches(request.user).annotate(n=Count("rows"), deposit=Sum("rows__deposit_total"), released=Sum("rows__released"))
+        selectors.annual_batches_for(request.user).annotate(n=Count("rows"), deposit=Sum("rows__deposit_total"), released=Sum("rows__released"))
         .order_by("-year", "agency__pk")
     )
     return render(request, "settlement/annual_list.html", {
@@ -60,7 +55,7 @@ def annual_list(request):
 def annual_year(request, year):
     user = request.user
     batches = list(
-        _batches(user).filter(year=year)
+        selectors.annual_batches_for(user).filter(year=year)
         .annotate(n=Count("rows"), deposit=Sum("rows__deposit_total"), released=Sum("rows__released"), forfeited=Sum("rows__forfeited"))
         .order_by("agency__pk")
     )
@@ -138,19 +133,13 @@ def annual_summary(request, year):
     return _file(data, CONTENT_TYPES["xlsx"], f"annual_summary_{year}.xlsx")
 
 
-def _annual_rows(user):
-    return AnnualSettlement.objects.filter(institution__in=selectors.institutions_for(user)).select_related(
-        "institution", "batch__approved_by"
-    )
-
-
 def annual_statement_list(request):
-    page = Paginator(_annual_rows(request.user).order_by("-year", "institution__code"), 30).get_page(request.GET.get("page"))
+    page = Paginator(selectors.annual_settlements_for(request.user).order_by("-year", "institution__code"), 30).get_page(request.GET.get("page"))
     return render(request, "settlement/annual_statement_list.html", {"page": page, "is_institution": request.user.is_institution_admin})
 
 
 def annual_statement(request, pk):
-    row = get_object_or_404(_annual_rows(request.user), pk=pk)
+    row = get_object_or_404(selectors.annual_settlements_for(request.user), pk=pk)
     months = [(f"{row.year}-{m:02d}", row.monthly_deposits.get(f"{row.year}-{m:02d}")) for m in range(1, 13)]
     # The components are stored as used (JSON); their kind is shown by its label.
     components = [{**c, "kind_label": ComponentKind(c["kind"]).label} for c in row.score_components]
@@ -160,7 +149,7 @@ def annual_statement(request, pk):
 def annual_statement_pdf(request, pk):
     from ..services.annual_documents import annual_statement_pdf as render_pdf
 
-    row = get_object_or_404(_annual_rows(request.user), pk=pk)
+    row = get_object_or_404(selectors.annual_settlements_for(request.user), pk=pk)
     return _file(render_pdf(row), PDF, f"annual_statement_{row.institution.code}_{row.year}.pdf")
 
 
@@ -257,7 +246,7 @@ def application_list(request):
     }
     if user.is_institution_admin:
         ctx["scores"] = AssessmentScore.objects.filter(institution_id=user.institution_id).order_by("-year")
-        ctx["statements"] = _annual_rows(user).order_by("-year")
+        ctx["statements"] = selectors.annual_settlements_for(user).order_by("-year")
     return render(request, "settlement/application_list.html", ctx)
 
 
